@@ -1,0 +1,56 @@
+"""The ``traceo`` command line.
+
+Start-up stays fast: only click is imported here; each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+__all__ = ["main"]
+
+
+def _fail_on_traceo_error(func):  # type: ignore[no-untyped-def]
+    """Print a Traceo error as one clear message and exit 2 (no traceback for expected errors)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        from tasks.errors import TraceoError
+
+        try:
+            return func(*args, **kwargs)
+        except TraceoError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="traceo-jobs")
+def main() -> None:
+    """Traceo jobs: probes, SLOs, cost, chargeback, privacy, chaos and drift on Prefect."""
+
+
+@main.group()
+def db() -> None:
+    """Manage the Traceo store (SQLite by default, PostgreSQL via TRACEO_DATABASE_URL)."""
+
+
+@db.command("upgrade")
+@_fail_on_traceo_error
+def db_upgrade() -> None:
+    """Apply the store's migrations (also done automatically on first use)."""
+    from tasks.settings import get_settings
+    from tasks.store import get_engine
+
+    engine = get_engine(migrate=True)
+    url = engine.url.render_as_string(hide_password=True)
+    click.echo(f"store at {url} is up to date ({get_settings().home})")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

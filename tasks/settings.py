@@ -1,0 +1,37 @@
+"""Settings read from the environment (``TRACEO_*``), resolved at run time, never at import."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Traceo configuration.
+
+    ``TRACEO_HOME`` holds local state (the SQLite store, artifacts); ``TRACEO_DATABASE_URL``
+    overrides the store (PostgreSQL in production, e.g. ``postgresql+psycopg://host/db``).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TRACEO_", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".traceo")
+    database_url: str | None = None
+    require_services: bool = False
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'traceo.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process settings (cached; ``get_settings.cache_clear()`` re-reads the env)."""
+    return Settings()

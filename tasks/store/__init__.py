@@ -1,0 +1,16 @@
+"""The Traceo store: SQLAlchemy models, migrations and sessions."""
+
+from tasks.store.engine import dispose_engines, get_engine, session_scope, upgrade
+from tasks.store.models import AlertEvent, AlertState, Base, CheckResult, SloEvaluation
+
+__all__ = [
+    "AlertEvent",
+    "AlertState",
+    "Base",
+    "CheckResult",
+    "SloEvaluation",
+    "dispose_engines",
+    "get_engine",
+    "session_scope",
+    "upgrade",
+]

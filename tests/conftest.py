@@ -1,0 +1,69 @@
+"""Shared fixtures: an isolated TRACEO_HOME, and the store on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.services import POSTGRES_URL, require_service
+
+# Keep Prefect quiet and offline-friendly for any test that touches it.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+@pytest.fixture(autouse=True)
+def traceo_home(tmp_path, monkeypatch) -> Iterator:
+    """Every test gets its own TRACEO_HOME and the default (SQLite) store inside it."""
+    from tasks.settings import get_settings
+    from tasks.store import dispose_engines
+
+    monkeypatch.setenv("TRACEO_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("TRACEO_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path / "home"
+    dispose_engines()
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped at the end of the session."""
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    schema = f"traceo_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> Iterator[str]:
+    """The store URL on each backend; PostgreSQL tables are emptied between tests."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    url = request.getfixturevalue("postgres_schema_url")
+    yield url
+    from tasks.store import Base, get_engine
+
+    engine = get_engine(url)
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def store_engine(store_url):
+    """A migrated engine on each backend."""
+    from tasks.store import get_engine
+
+    return get_engine(store_url)

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
+
+from tasks.errors import ServiceUnavailableError, TransientError
+from tasks.store import CheckResult, get_engine, session_scope
+
+
+def _result(**overrides):
+    values = dict(
+        check_id="api-health",
+        region="eu-west-1",
+        scheduled_at=datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
+        started_at=datetime(2026, 11, 1, 12, 0, 1, tzinfo=UTC),
+        verdict="pass",
+    )
+    values.update(overrides)
+    return CheckResult(**values)
+
+
+def test_migrations_create_every_table(store_engine):
+    tables = set(inspect(store_engine).get_table_names())
+    assert {"check_results", "slo_evaluations", "alert_states", "alert_events"} <= tables
+    assert "alembic_version" in tables
+
+
+def test_datetimes_round_trip_as_aware_utc(store_engine):
+    cet = timezone(timedelta(hours=1))
+    with session_scope(store_engine) as session:
+        session.add(_result(started_at=datetime(2026, 11, 1, 13, 0, 1, tzinfo=cet)))
+    with session_scope(store_engine) as session:
+        row = session.scalars(select(CheckResult)).one()
+    assert row.started_at == datetime(2026, 11, 1, 12, 0, 1, tzinfo=UTC)
+    assert row.started_at.tzinfo is not None
+
+
+def test_naive_datetimes_are_refused(store_engine):
+    with pytest.raises(Exception, match="naive datetime"), session_scope(store_engine) as session:
+        session.add(_result(started_at=datetime(2026, 11, 1, 12, 0)))
+
+
+def test_natural_key_rejects_a_duplicate_run(store_engine):
+    with session_scope(store_engine) as session:
+        session.add(_result())
+    with pytest.raises(IntegrityError), session_scope(store_engine) as session:
+        session.add(_result(verdict="fail"))
+    with session_scope(store_engine) as session:
+        assert session.scalars(select(CheckResult.verdict)).all() == ["pass"]
+
+
+def test_default_store_is_sqlite_under_traceo_home(traceo_home):
+    engine = get_engine()
+    assert engine.url.get_backend_name() == "sqlite"
+    assert (traceo_home / "traceo.db").exists()
+
+
+def test_unreachable_store_is_a_transient_error():
+    with pytest.raises(ServiceUnavailableError, match="store unreachable") as info:
+        get_engine("postgresql+psycopg://nobody:hunter2@127.0.0.1:1/none?connect_timeout=2")
+    assert isinstance(info.value, TransientError)
+    assert "hunter2" not in str(info.value)
