@@ -52,5 +52,35 @@ def db_upgrade() -> None:
     click.echo(f"store at {url} is up to date ({get_settings().home})")
 
 
+@main.command()
+@click.option(
+    "--quick", is_flag=True, help="Shrink each workload (about a tenth); judge ratio targets only."
+)
+@click.option("--only", "only", default=None, help="Comma-separated workload names to run.")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the results as JSON to this file.",
+)
+def bench(quick: bool, only: str | None, json_path: Path | None) -> None:
+    """Run the benchmarks: ours next to a reference measured in the same run."""
+    from deployments.bench import WORKLOADS, format_table, run_workloads, write_json
+
+    names = list(WORKLOADS) if not only else [n.strip() for n in only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in WORKLOADS]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}",
+            param_hint="--only",
+        )
+    results = run_workloads(names, quick=quick)
+    click.echo(format_table(results))
+    if json_path:
+        write_json(results, json_path)
+        click.echo(f"wrote {json_path}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
