@@ -6,6 +6,7 @@ Start-up stays fast: only click is imported here; each command imports what it n
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 

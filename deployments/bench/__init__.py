@@ -68,7 +68,7 @@ def format_table(results: list[Measurement]) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     notes = [f"- {m.workload}: {m.note}" for m in results if m.note]
-    return "\n".join(lines + ([""] + notes if notes else []))
+    return "\n".join(lines + (["", *notes] if notes else []))
 
 
 def write_json(results: list[Measurement], path: Path) -> None:
