@@ -6,6 +6,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
+
+# The example specs ship in the repository next to the packages (deployments/checks, .../slos).
+_REPO = Path(__file__).resolve().parents[1]
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -23,6 +26,8 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=lambda: Path.home() / ".traceo")
     database_url: str | None = None
     require_services: bool = False
+    checks_path: Path = _REPO / "deployments" / "checks"
+    slos_path: Path = _REPO / "deployments" / "slos"
 
     @property
     def resolved_database_url(self) -> str:
