@@ -7,7 +7,7 @@ import pytest
 from prefect.blocks.notifications import CustomWebhookNotificationBlock
 from sqlalchemy import select
 
-from infra.webhook_sink import WebhookSink
+from infra.sandbox.webhook_sink import WebhookSink
 from tasks.alerts import AlertAction
 from tasks.alerts.router import RoutedSignal, route_alerts
 from tasks.notify import BlockNotifier

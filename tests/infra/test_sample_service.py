@@ -3,8 +3,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from infra.sample_service.app import DEMO_PASSWORD, DEMO_USER
-from infra.sample_service.server import SampleService
+from infra.sandbox.sample_service.app import DEMO_PASSWORD, DEMO_USER
+from infra.sandbox.sample_service.server import SampleService
 
 
 @pytest.fixture(scope="module")

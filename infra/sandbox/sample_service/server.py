@@ -10,7 +10,7 @@ from types import TracebackType
 import httpx
 import uvicorn
 
-from infra.sample_service.app import Faults, create_app
+from infra.sandbox.sample_service.app import Faults, create_app
 
 __all__ = ["SampleService"]
 
