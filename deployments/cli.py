@@ -53,6 +53,55 @@ def db_upgrade() -> None:
     click.echo(f"store at {url} is up to date ({get_settings().home})")
 
 
+@main.group()
+def checks() -> None:
+    """Synthetic checks as code (HTTP and multi-step API checks in YAML)."""
+
+
+@checks.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def checks_validate(paths: tuple[Path, ...]) -> None:
+    """Validate check files (or directories of them); print every problem, exit 1 on any."""
+    from tasks.errors import SpecError
+    from tasks.probes.loader import load_checks
+
+    try:
+        loaded = load_checks(paths)
+    except SpecError as exc:
+        for issue in exc.issues:
+            click.echo(f"error: {issue}", err=True)
+        click.echo(f"{len(exc.issues)} problem(s) found", err=True)
+        sys.exit(1)
+    files = {c.source_file for c in loaded}
+    click.echo(f"OK: {len(loaded)} checks in {len(files)} files")
+
+
+@main.group()
+def slo() -> None:
+    """Service level objectives as code (OpenSLO v1 YAML)."""
+
+
+@slo.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def slo_validate(paths: tuple[Path, ...]) -> None:
+    """Validate OpenSLO files (or directories of them); print every problem, exit 1 on any."""
+    from tasks.errors import SpecError
+    from tasks.slo.loader import load_slo_set
+
+    try:
+        loaded = load_slo_set(paths)
+    except SpecError as exc:
+        for issue in exc.issues:
+            click.echo(f"error: {issue}", err=True)
+        click.echo(f"{len(exc.issues)} problem(s) found", err=True)
+        sys.exit(1)
+    for d in loaded.slos:
+        target = f"{d.target * 100:g}%"
+        click.echo(f"  {d.id}  ({d.service}, {target} {d.budgeting_method}, {d.window.label})")
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(loaded.documents.items()))
+    click.echo(f"OK: {len(loaded.slos)} SLO objective(s) in {len(loaded.files)} file(s) ({kinds})")
+
+
 @main.command()
 @click.option(
     "--quick", is_flag=True, help="Shrink each workload (about a tenth); judge ratio targets only."

@@ -6,12 +6,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
-
-# The example specs ship in the repository next to the packages (deployments/checks, .../slos).
-_REPO = Path(__file__).resolve().parents[1]
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
+
+# The example specs ship in the repository next to the packages (deployments/checks, .../slos).
+_REPO = Path(__file__).resolve().parents[1]
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,57 @@
+"""The human view of a probe run: a markdown summary and a results table as Prefect artifacts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from tasks.probes.http import ProbeResult
+
+__all__ = ["VERDICTS", "probe_rows", "publish_probe_summary", "verdict_counts"]
+
+VERDICTS = ("pass", "degraded", "fail", "error")
+
+
+def verdict_counts(results: Sequence[ProbeResult]) -> dict[str, int]:
+    counts = Counter(r.verdict for r in results)
+    return {v: counts.get(v, 0) for v in VERDICTS}
+
+
+def probe_rows(results: Sequence[ProbeResult]) -> list[dict[str, Any]]:
+    """One row per result, worst verdict first; errors are already redacted by the engine."""
+    order = {v: i for i, v in enumerate(reversed(VERDICTS))}
+    return [
+        {
+            "check": r.check_id,
+            "verdict": r.verdict,
+            "ms": None if r.duration_ms is None else round(r.duration_ms, 1),
+            "status": r.status_code,
+            "attempts": r.attempts,
+            "failing step": r.failing_step or "",
+            "error": (r.error or "")[:160],
+        }
+        for r in sorted(results, key=lambda r: (order[r.verdict], r.check_id))
+    ]
+
+
+@task(name="publish-probe-summary")
+def publish_probe_summary(
+    results: Sequence[ProbeResult], region: str, at: datetime
+) -> dict[str, int]:
+    """Write the run's artifacts and return the verdict counts."""
+    counts = verdict_counts(results)
+    key = f"probes-{region}".lower()
+    lines = [
+        f"# Synthetic probes: {region}",
+        f"Slot {at.isoformat()}: {len(results)} checks, "
+        + ", ".join(f"{n} {v}" for v, n in counts.items()),
+    ]
+    create_markdown_artifact("\n\n".join(lines), key=key, description="Probe run summary")
+    if results:
+        create_table_artifact(probe_rows(results), key=f"{key}-results", description="Results")
+    return counts

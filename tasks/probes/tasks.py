@@ -1,0 +1,100 @@
+"""Prefect tasks for probes: one task run per batch of checks, one per bulk write.
+
+A task run costs 15-22 ms of orchestration, more than a whole check; so a batch of hundreds of
+checks is one task run, and a check's own retries happen inside the engine, not in Prefect.
+Prefect retries only :class:`~tasks.errors.TransientError` (e.g. the store is unreachable).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import MissingContextError
+
+from tasks.errors import TransientError
+from tasks.probes.http import DEFAULT_CONCURRENCY, ProbeResult, count_verdicts, run_checks_sync
+from tasks.probes.spec import HttpCheck, MultistepCheck
+
+__all__ = ["record_results", "run_check_batch"]
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    # get_run_logger() raises outside a run; tests and scripts call ``task.fn(...)`` directly
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("traceo.probes")
+
+
+def _only_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect ``retry_condition_fn``: retry only when the task raised a TransientError."""
+    return isinstance(state.data, TransientError)
+
+
+@task(
+    name="run-check-batch",
+    retries=2,
+    retry_delay_seconds=5,
+    retry_condition_fn=_only_transient,
+    cache_policy=NO_CACHE,  # hashing thousands of checks per run buys nothing
+)
+def run_check_batch(
+    checks: Sequence[HttpCheck | MultistepCheck],
+    region: str,
+    scheduled_at: datetime,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> list[ProbeResult]:
+    """Run a batch of checks from ``region`` for the slot ``scheduled_at``.
+
+    A failing or broken check yields a ``fail``/``error`` result; it never fails the task.
+    """
+    logger = _logger()
+    results = run_checks_sync(checks, region, scheduled_at, concurrency=concurrency)
+    counts = count_verdicts(results)
+    logger.info(
+        "Ran %d checks in %s: %d pass, %d degraded, %d fail, %d error",
+        len(results),
+        region,
+        counts["pass"],
+        counts["degraded"],
+        counts["fail"],
+        counts["error"],
+    )
+    return results
+
+
+@task(
+    name="record-check-results",
+    retries=3,
+    retry_delay_seconds=[2, 10, 30],
+    retry_condition_fn=_only_transient,
+    cache_policy=NO_CACHE,
+)
+def record_results(
+    results: Sequence[ProbeResult],
+    flow_run_id: str | UUID | None = None,
+    simulated: bool = False,
+    database_url: str | None = None,
+) -> int:
+    """Upsert results into the store (a rerun of the same slot replaces, never duplicates).
+
+    Returns:
+        The number of rows written.
+    """
+    from tasks.store.check_results import upsert_check_results
+    from tasks.store.engine import get_engine
+
+    written = upsert_check_results(
+        get_engine(database_url),
+        results,
+        flow_run_id=str(flow_run_id) if flow_run_id is not None else None,
+        simulated=simulated,
+    )
+    _logger().info("Recorded %d check results", written)
+    return written

@@ -1,0 +1,191 @@
+"""Bulk writes and columnar reads of synthetic check results.
+
+Writes are idempotent on the natural key ``(check_id, region, scheduled_at)``: a rerun of a slot
+replaces its rows (``INSERT ... ON CONFLICT DO UPDATE`` on SQLite and PostgreSQL). Reads return
+numpy columns, which is what the SLO engine computes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import BigInteger, Engine, cast, extract, func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.sql.elements import ColumnElement
+
+from tasks.errors import ServiceUnavailableError
+from tasks.store.models import CheckResult
+
+__all__ = ["RESULT_FIELDS", "ResultColumns", "fetch_results", "upsert_check_results"]
+
+# Attributes read from each result (a ProbeResult, any object with them, or a mapping).
+RESULT_FIELDS = (
+    "check_id",
+    "region",
+    "scheduled_at",
+    "started_at",
+    "verdict",
+    "duration_ms",
+    "status_code",
+    "failing_step",
+    "error",
+    "attempts",
+    "detail",
+    "cert_expires_at",
+)
+_KEY = ("check_id", "region", "scheduled_at")
+_REQUIRED = ("check_id", "region", "scheduled_at", "started_at", "verdict")
+# Rows per executemany call: bounds memory held by the driver, not a database limit.
+_CHUNK_ROWS = 5_000
+
+
+@dataclass(frozen=True)
+class ResultColumns:
+    """Check results as aligned numpy arrays, ordered by ``started_at``.
+
+    ``started_at`` is int64 epoch seconds; ``duration_ms`` is NaN where no request was made.
+    """
+
+    check_id: np.ndarray
+    region: np.ndarray
+    started_at: np.ndarray
+    verdict: np.ndarray
+    duration_ms: np.ndarray
+    simulated: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.check_id)
+
+
+def _row(result: Any, flow_run_id: str | None, simulated: bool) -> dict[str, Any]:
+    get = result.get if isinstance(result, Mapping) else lambda k, d=None: getattr(result, k, d)
+    row = {name: get(name, None) for name in RESULT_FIELDS}
+    missing = [k for k in _REQUIRED if row[k] is None]
+    if missing:
+        raise ValueError(f"check result lacks {', '.join(missing)}")
+    row["attempts"] = row["attempts"] or 1
+    row["detail"] = row["detail"] or {}
+    row["flow_run_id"] = flow_run_id
+    row["simulated"] = simulated
+    return row
+
+
+def _insert(dialect: str) -> Any:
+    """The dialect's ``insert`` (both have ``on_conflict_do_update`` and ``excluded``)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+    if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert
+    raise NotImplementedError(f"upsert is not implemented for {dialect}")  # pragma: no cover
+
+
+def upsert_check_results(
+    engine: Engine,
+    results: Iterable[Any],
+    flow_run_id: str | None = None,
+    simulated: bool = False,
+) -> int:
+    """Insert or replace results on ``(check_id, region, scheduled_at)``, in chunks.
+
+    Args:
+        engine: the store.
+        results: :class:`~tasks.probes.http.ProbeResult` objects or mappings with the same keys.
+        flow_run_id: the Prefect flow run that produced them.
+        simulated: mark rows as generated (demo backfill), not measured.
+
+    Returns:
+        Rows written (after collapsing duplicates of one key within ``results``: the last wins).
+
+    Raises:
+        ServiceUnavailableError: the store cannot be reached.
+    """
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for result in results:
+        row = _row(result, flow_run_id, simulated)
+        # one statement may not touch a key twice (PostgreSQL refuses), so keep the last
+        rows[tuple(row[k] for k in _KEY)] = row
+    if not rows:
+        return 0
+    values = list(rows.values())
+    # One compiled statement run as executemany: ~10x faster than multi-row VALUES statements,
+    # which SQLAlchemy must compile afresh for every chunk (100k rows: ~2-3 s vs ~20-30 s).
+    stmt = _insert(engine.dialect.name)(CheckResult.__table__)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(_KEY),
+        set_={k: stmt.excluded[k] for k in values[0] if k not in _KEY},
+    )
+    try:
+        with engine.begin() as conn:
+            for start in range(0, len(values), _CHUNK_ROWS):
+                conn.execute(stmt, values[start : start + _CHUNK_ROWS])
+    except OperationalError as exc:
+        raise ServiceUnavailableError(
+            f"cannot write check results: {exc.orig.__class__.__name__}"
+        ) from None
+    return len(values)
+
+
+def _epoch_seconds(engine: Engine) -> ColumnElement[Any]:
+    column = CheckResult.__table__.c.started_at
+    if engine.dialect.name == "sqlite":  # stored as naive UTC text
+        return cast(func.strftime("%s", column), BigInteger)
+    return cast(func.floor(extract("epoch", column)), BigInteger)
+
+
+def fetch_results(
+    engine: Engine,
+    check_ids: Sequence[str] | None,
+    start: datetime,
+    end: datetime,
+    regions: Sequence[str] | None = None,
+) -> ResultColumns:
+    """Results with ``start <= started_at < end`` for ``check_ids`` (None: all checks).
+
+    Args:
+        engine: the store.
+        check_ids: checks to read; None reads every check.
+        start: inclusive lower bound (timezone-aware).
+        end: exclusive upper bound (timezone-aware).
+        regions: only these regions (None: all).
+    """
+    table = CheckResult.__table__
+    stmt = (
+        select(
+            table.c.check_id,
+            table.c.region,
+            _epoch_seconds(engine),
+            table.c.verdict,
+            table.c.duration_ms,
+            table.c.simulated,
+        )
+        .where(table.c.started_at >= start, table.c.started_at < end)
+        .order_by(table.c.started_at, table.c.check_id, table.c.region)
+    )
+    if check_ids is not None:
+        stmt = stmt.where(table.c.check_id.in_(list(check_ids)))
+    if regions is not None:
+        stmt = stmt.where(table.c.region.in_(list(regions)))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+    except OperationalError as exc:
+        raise ServiceUnavailableError(
+            f"cannot read check results: {exc.orig.__class__.__name__}"
+        ) from None
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 6
+    return ResultColumns(
+        check_id=np.array(columns[0], dtype=object),
+        region=np.array(columns[1], dtype=object),
+        started_at=np.array(columns[2], dtype=np.int64),
+        verdict=np.array(columns[3], dtype=object),
+        duration_ms=np.array(columns[4], dtype=np.float64),
+        simulated=np.array(columns[5], dtype=bool),
+    )
