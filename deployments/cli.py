@@ -102,6 +102,82 @@ def slo_validate(paths: tuple[Path, ...]) -> None:
     click.echo(f"OK: {len(loaded.slos)} SLO objective(s) in {len(loaded.files)} file(s) ({kinds})")
 
 
+def _evaluate_now(slos: Path | None, checks_path: Path | None, service: str | None):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from tasks.settings import get_settings
+    from tasks.slo.source import evaluate_specs
+    from tasks.store import get_engine
+
+    settings = get_settings()
+    return evaluate_specs(
+        get_engine(),
+        slos or settings.slos_path,
+        checks_path or settings.checks_path,
+        datetime.now(UTC).replace(microsecond=0),
+        service,
+    )
+
+
+_slos_option = click.option(
+    "--slos",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="OpenSLO files or directory (default: TRACEO_SLOS_PATH).",
+)
+_checks_option = click.option(
+    "--checks",
+    "checks_path",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Check files or directory, to map checks to services (default: TRACEO_CHECKS_PATH).",
+)
+
+
+@slo.command("status")
+@_slos_option
+@_checks_option
+@click.option("--service", default=None, help="Only this service's SLOs.")
+@_fail_on_traceo_error
+def slo_status(slos: Path | None, checks_path: Path | None, service: str | None) -> None:
+    """Print each SLO's objective, SLI, budget left, burn rate per window and firing alerts."""
+    from tasks.slo.status import render_table, status_rows
+
+    click.echo(render_table(status_rows(_evaluate_now(slos, checks_path, service))))
+
+
+@slo.command("gate")
+@click.argument("service")
+@click.option(
+    "--min-budget",
+    type=click.FloatRange(0, 1),
+    default=0.10,
+    show_default=True,
+    help="Share of each SLO's error budget that must be left.",
+)
+@_slos_option
+@_checks_option
+@_fail_on_traceo_error
+def slo_gate(service: str, min_budget: float, slos: Path | None, checks_path: Path | None) -> None:
+    """Release gate: exit 0 when SERVICE may ship (budgets kept, no page alert), 1 otherwise."""
+    from tasks.slo.gate import decide_gate
+
+    decision = decide_gate(_evaluate_now(slos, checks_path, service), service, min_budget)
+    click.echo(f"{service}: {'PASS' if decision.passed else 'BLOCKED'}")
+    for reason in decision.reasons:
+        click.echo(f"  - {reason}")
+    sys.exit(0 if decision.passed else 1)
+
+
+@main.command()
+@_fail_on_traceo_error
+def demo() -> None:
+    """Run the synthetic-monitoring job end to end on embedded defaults (SQLite, local Prefect)."""
+    from deployments.demo import run_demo
+
+    sys.exit(run_demo(click.echo))
+
+
 @main.command()
 @click.option(
     "--quick", is_flag=True, help="Shrink each workload (about a tenth); judge ratio targets only."

@@ -34,7 +34,7 @@ class BlockNotifier:
             from prefect.blocks.core import Block
 
             try:
-                block = Block.load(target, _sync=True)
+                block = Block.load(target)
             except ValueError as exc:
                 raise ConfigurationError(
                     f"notification target {target!r} is not a saved Prefect block: {exc}"

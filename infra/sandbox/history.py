@@ -48,14 +48,14 @@ def default_incidents(now: datetime, checks: Sequence[str]) -> list[Incident]:
         Incident(
             "regional network outage (eu-west-1)",
             now - timedelta(days=9, hours=2),
-            now - timedelta(days=9, hours=1, minutes=15),
+            now - timedelta(days=9, hours=1, minutes=35),
             1.0,
             regions=frozenset({"eu-west-1"}),
         ),
         Incident(
             "bad deploy rolled back",
             now - timedelta(days=3, hours=6),
-            now - timedelta(days=3, hours=5, minutes=40),
+            now - timedelta(days=3, hours=5, minutes=45),
             1.0,
             checks=journeys,
         ),
@@ -97,7 +97,7 @@ def _rows(
     incidents: Sequence[Incident],
 ) -> list[dict]:
     n = len(slots)
-    fail_p = np.full(n, 0.0004)
+    fail_p = np.full(n, 0.0001)
     for incident in incidents:
         if incident.regions is not None and region not in incident.regions:
             continue

@@ -29,10 +29,14 @@ DEFAULT_REMIND_EVERY: dict[str, timedelta] = {
 
 
 class AlertSignalLike(Protocol):
-    key: str
-    severity: str
-    firing: bool
-    summary: str
+    @property
+    def key(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def firing(self) -> bool: ...
+    @property
+    def summary(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -10,16 +9,9 @@ from typing import Any
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from tasks.probes.http import ProbeResult
+from tasks.probes.http import VERDICTS, ProbeResult, count_verdicts
 
-__all__ = ["VERDICTS", "probe_rows", "publish_probe_summary", "verdict_counts"]
-
-VERDICTS = ("pass", "degraded", "fail", "error")
-
-
-def verdict_counts(results: Sequence[ProbeResult]) -> dict[str, int]:
-    counts = Counter(r.verdict for r in results)
-    return {v: counts.get(v, 0) for v in VERDICTS}
+__all__ = ["probe_rows", "publish_probe_summary"]
 
 
 def probe_rows(results: Sequence[ProbeResult]) -> list[dict[str, Any]]:
@@ -44,7 +36,7 @@ def publish_probe_summary(
     results: Sequence[ProbeResult], region: str, at: datetime
 ) -> dict[str, int]:
     """Write the run's artifacts and return the verdict counts."""
-    counts = verdict_counts(results)
+    counts = count_verdicts(results)
     key = f"probes-{region}".lower()
     lines = [
         f"# Synthetic probes: {region}",

@@ -10,9 +10,10 @@ __all__ = ["due_checks", "slot_start"]
 
 
 class _Scheduled(Protocol):
-    id: str
-    frequency: int
-    regions: Sequence[str]
+    @property
+    def frequency(self) -> int: ...
+    @property
+    def regions(self) -> Sequence[str]: ...
 
 
 def slot_start(at: datetime, frequency_seconds: int) -> datetime:

@@ -1,0 +1,157 @@
+"""``traceo demo``: the synthetic-monitoring job end to end on embedded defaults.
+
+Starts the sample shop and a webhook receiver on 127.0.0.1, backfills simulated history (marked
+``simulated`` in the store) in the background while Prefect starts, runs the example checks live
+as three regions, evaluates the example SLOs, routes alerts to the receiver, prints a summary and
+stops what it started. The demo keeps its own store (and, without ``PREFECT_API_URL``, its own
+ephemeral Prefect server) under ``$TRACEO_HOME/demo`` so it never touches production data.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+__all__ = ["REGIONS", "run_demo"]
+
+REGIONS = ("us-east-1", "eu-west-1", "ap-northeast-1")
+HISTORY_DAYS = 28
+DEMO_BLOCK = "traceo-demo"
+LIVE_ERROR_RATE = 0.12  # the ongoing incident in the simulated history continues live
+
+
+def _configure(demo_home: Path) -> Path:
+    """Point the store (and an unset Prefect API) at the demo's own, fresh, files."""
+    demo_home.mkdir(parents=True, exist_ok=True)
+    store = demo_home / "traceo-demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{store}{suffix}").unlink(missing_ok=True)
+    os.environ["TRACEO_DATABASE_URL"] = f"sqlite:///{store}"
+    if not os.environ.get("PREFECT_API_URL"):
+        os.environ["PREFECT_HOME"] = str(demo_home / "prefect")
+    # A first ephemeral start migrates Prefect's SQLite database: allow it time.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    return store
+
+
+def run_demo(echo: Callable[[str], None] = print) -> int:
+    """Run the demo; return the process exit code."""
+    from tasks.settings import get_settings
+
+    started = time.perf_counter()
+    demo_home = get_settings().home / "demo"
+    store = _configure(demo_home)
+    get_settings.cache_clear()
+    settings = get_settings()
+
+    from infra.sandbox.history import SimulatedCheck, default_incidents, simulate_history
+    from infra.sandbox.sample_service.server import SampleService
+    from infra.sandbox.webhook_sink import WebhookSink
+    from tasks.probes.loader import load_checks
+    from tasks.slo.loader import load_slos
+    from tasks.store import get_engine
+
+    checks = load_checks([settings.checks_path])
+    slos = load_slos([settings.slos_path])
+    echo(f"Loaded {len(checks)} checks and {len(slos)} SLO objectives from deployments/.")
+    now = datetime.now(UTC).replace(microsecond=0)
+    slot = now.replace(second=0)
+
+    with SampleService() as shop, WebhookSink() as sink:
+        os.environ["SAMPLE_URL"] = shop.url
+        echo(f"Sample shop on {shop.url}; alert webhook receiver on {sink.url}")
+
+        engine = get_engine()
+        simulated = [
+            SimulatedCheck(c.id, c.frequency, c.regions, c.degraded_ms, c.failed_ms) for c in checks
+        ]
+        history: dict[str, object] = {}
+
+        def backfill() -> None:
+            try:
+                incidents = default_incidents(slot, [c.id for c in checks])
+                history["rows"] = simulate_history(engine, simulated, slot, HISTORY_DAYS, incidents)
+                history["incidents"] = incidents
+            except Exception as exc:  # reported below; the thread must not die silently
+                history["error"] = exc
+
+        filler = threading.Thread(target=backfill, name="demo-history")
+        filler.start()
+        echo(f"Backfilling {HISTORY_DAYS} days of SIMULATED history in the background ...")
+
+        echo("Starting Prefect (first run on a new machine migrates its database) ...")
+        _save_demo_block(sink.url)
+
+        shop.set_faults(error_rate=LIVE_ERROR_RATE)
+        filler.join()
+        if "error" in history:
+            raise history["error"]  # type: ignore[misc]
+        echo(f"Simulated history: {history['rows']:,} results, incidents:")
+        for incident in history["incidents"]:  # type: ignore[attr-defined]
+            echo(f"  - {incident.name}")
+
+        from flows.slo import evaluate_slos
+        from flows.synthetic import synthetic_probes
+
+        echo(f"Live run, slot {slot.isoformat()} (shop answering 503 to {LIVE_ERROR_RATE:.0%}):")
+        for region in REGIONS:
+            counts = synthetic_probes(region=region, scheduled_at=slot)
+            echo(f"  {region:<15} " + ", ".join(f"{n} {v}" for v, n in counts.items()))
+
+        summary = evaluate_slos(evaluated_at=now, notify_via=f"custom-webhook/{DEMO_BLOCK}")
+        _print_outcome(echo, engine, settings, now, summary, sink)
+
+    echo(f"Store: {store}")
+    if os.environ.get("PREFECT_API_URL"):
+        echo(f"Runs: in the Prefect UI of {os.environ['PREFECT_API_URL']}")
+    else:
+        echo(
+            "Runs: PREFECT_HOME="
+            f"{os.environ['PREFECT_HOME']} uv run prefect server start  (then http://127.0.0.1:4200)"
+        )
+    echo(
+        f"Demo finished in {time.perf_counter() - started:.0f} s; everything it started is stopped."
+    )
+    return 0
+
+
+def _save_demo_block(url: str) -> None:
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
+    block = CustomWebhookNotificationBlock(
+        name=DEMO_BLOCK,
+        url=url,
+        json_data={"subject": "{{subject}}", "text": "{{body}}"},
+        headers=None,
+        cookies=None,
+    )
+    block.save(DEMO_BLOCK, overwrite=True)
+
+
+def _print_outcome(echo, engine, settings, now, summary, sink) -> None:  # type: ignore[no-untyped-def]
+    from tasks.slo.gate import decide_gate
+    from tasks.slo.source import evaluate_specs
+    from tasks.slo.status import render_table, status_rows
+
+    reports = evaluate_specs(engine, settings.slos_path, settings.checks_path, now)
+    echo("")
+    echo(render_table(status_rows(reports)))
+    echo("")
+    firing = summary.get("firing", [])
+    echo(f"Alerts firing: {len(firing)}")
+    for item in firing:
+        echo(f"  - {item}")
+    echo(f"Notifications received by the webhook: {len(sink.received)}")
+    for message in sink.received:
+        echo(f"  - {message.get('subject')}")
+    for service in sorted({r.service for r in reports}):
+        decision = decide_gate(reports, service)
+        echo(f"Release gate for {service}: {'PASS' if decision.passed else 'BLOCKED'}")
+        for reason in decision.reasons:
+            echo(f"  - {reason}")

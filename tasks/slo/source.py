@@ -1,0 +1,88 @@
+"""Evaluate SLOs over the check results in the store (used by the flow, the gate and status)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from tasks.probes.loader import load_checks
+from tasks.slo.definition import SloDefinition
+from tasks.slo.evaluate import evaluate_results
+from tasks.slo.events import CheckResults
+from tasks.slo.loader import load_slos
+from tasks.slo.report import SloReport
+from tasks.store.check_results import fetch_results
+
+__all__ = ["evaluate_from_store", "evaluate_specs", "lookback_start"]
+
+
+def lookback_start(slos: Sequence[SloDefinition], now: int) -> int:
+    """The earliest instant any SLO needs: its window start or its longest alert window."""
+    starts = [now]
+    for slo in slos:
+        starts.append(slo.window.period(now)[0])
+        starts.extend(now - tier.long_seconds for tier in slo.tiers)
+        if slo.no_data is not None:
+            starts.append(now - slo.no_data.after_seconds)
+    return min(starts)
+
+
+def _selected_checks(
+    slos: Sequence[SloDefinition], check_services: dict[str, str]
+) -> list[str] | None:
+    ids: set[str] = set()
+    for slo in slos:
+        if slo.indicator.service is not None:
+            ids.update(c for c, s in check_services.items() if s == slo.indicator.service)
+        else:
+            ids.update(slo.indicator.checks)
+    return sorted(ids)
+
+
+def evaluate_from_store(
+    engine: Engine,
+    slos: Sequence[SloDefinition],
+    check_services: dict[str, str],
+    now: datetime,
+) -> list[SloReport]:
+    """Fetch the results every SLO needs in one query and evaluate them all at ``now``.
+
+    Args:
+        engine: the store.
+        slos: SLO objectives to evaluate.
+        check_services: check id -> service, for SLIs that select checks by service.
+        now: the evaluation instant (timezone-aware).
+    """
+    if not slos:
+        return []
+    t = int(now.timestamp())
+    columns = fetch_results(
+        engine,
+        _selected_checks(slos, check_services),
+        datetime.fromtimestamp(lookback_start(slos, t), tz=now.tzinfo),
+        datetime.fromtimestamp(t + 1, tz=now.tzinfo),
+    )
+    results = CheckResults(
+        columns.check_id, columns.region, columns.started_at, columns.verdict, columns.duration_ms
+    )
+    return evaluate_results(slos, results, now, check_services)
+
+
+def evaluate_specs(
+    engine: Engine,
+    slos_path: Path | str,
+    checks_path: Path | str,
+    now: datetime,
+    service: str | None = None,
+) -> list[SloReport]:
+    """Load SLO and check specs from files, then evaluate (``service``'s) SLOs over the store.
+
+    Raises:
+        SpecError: a spec file is invalid.
+    """
+    slos = [s for s in load_slos([slos_path]) if service is None or s.service == service]
+    check_services = {c.id: c.service for c in load_checks([checks_path])}
+    return evaluate_from_store(engine, slos, check_services, now)
