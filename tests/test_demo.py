@@ -1,0 +1,33 @@
+"""The demo as a newcomer runs it: a separate process on embedded defaults."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.engine]
+
+
+def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "TRACEO_"))}
+    env["TRACEO_HOME"] = str(tmp_path / "home")
+    done = subprocess.run(
+        [sys.executable, "-m", "deployments.cli", "demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    assert "SIMULATED history" in out
+    for region in ("us-east-1", "eu-west-1", "ap-northeast-1"):
+        assert region in out
+    assert "shop-api-availability" in out
+    assert "[PAGE] [FIRING] shop-api-availability" in out
+    assert "Release gate for shop-api: BLOCKED" in out
+    assert (tmp_path / "home" / "demo" / "traceo-demo.db").exists()
+    assert "demo-password" not in out + done.stderr
