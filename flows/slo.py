@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prefect import flow
 from prefect.runtime import flow_run
 
+from tasks.alerts.router import DEFAULT_REMIND_EVERY
 from tasks.redaction import install_redaction
 from tasks.settings import get_settings
 from tasks.slo.tasks import (
@@ -27,6 +28,7 @@ def evaluate_slos(
     evaluated_at: datetime | None = None,
     service: str | None = None,
     notify_via: str | None = None,
+    remind_every_minutes: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Evaluate every SLO, store the figures, fire/remind/resolve alerts, publish artifacts.
 
@@ -38,6 +40,8 @@ def evaluate_slos(
         service: evaluate only this service's SLOs.
         notify_via: send every notice to this notification block (``custom-webhook/staging``)
             instead of each SLO's own targets; for staging and the demo.
+        remind_every_minutes: how often a still-firing alert is repeated, by severity
+            (default: page 60, ticket 1440).
     """
     install_redaction()
     settings = get_settings()
@@ -47,5 +51,7 @@ def evaluate_slos(
         slos_path or settings.slos_path, checks_path or settings.checks_path, now, service
     )
     save_slo_evaluations(reports)
-    outcomes = route_slo_alerts(reports, now, notify_via)
+    remind = dict(DEFAULT_REMIND_EVERY)
+    remind.update({k: timedelta(minutes=v) for k, v in (remind_every_minutes or {}).items()})
+    outcomes = route_slo_alerts(reports, now, notify_via, remind)
     return publish_slo_report(reports, outcomes)

@@ -7,7 +7,8 @@ transient/permanent split: only :class:`TransientError` is worth another attempt
     ├── PermanentError            retrying cannot help
     │   ├── SpecError             a YAML spec (check, SLO, ...) is malformed; names file/item/field
     │   ├── ConfigurationError    settings, blocks or wiring are wrong
-    │   └── NotFoundError         a named thing (check, SLO, service) does not exist
+    │   ├── NotFoundError         a named thing (check, SLO, service) does not exist
+    │   └── TemplateError         a check's ${VAR} / {{ var }} cannot be filled (tasks.probes)
     └── TransientError            the same call may succeed later
         ├── ServiceUnavailableError  a datastore, API or server is down or unreachable
         └── ThrottledError        a remote API asked us to slow down

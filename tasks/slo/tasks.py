@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from tasks.alerts import AlertOutcome, route_alerts
 from tasks.alerts.lifecycle import AlertAction
-from tasks.alerts.router import RoutedSignal
+from tasks.alerts.router import DEFAULT_REMIND_EVERY, RoutedSignal
 from tasks.notify import BlockNotifier
 from tasks.slo.burn import AlertSignal
 from tasks.slo.records import save_evaluations
@@ -41,12 +41,15 @@ def save_slo_evaluations(reports: Sequence[SloReport]) -> int:
 
 @task(name="route-slo-alerts")
 def route_slo_alerts(
-    reports: Sequence[SloReport], now: datetime, notify_via: str | None = None
+    reports: Sequence[SloReport],
+    now: datetime,
+    notify_via: str | None = None,
+    remind_every: Mapping[str, timedelta] = DEFAULT_REMIND_EVERY,
 ) -> list[AlertOutcome]:
     """Fire, remind and resolve every alert signal.
 
     Notices go to the signal's own targets, or all to ``notify_via`` when given (a staging or
-    demo channel).
+    demo channel); a firing alert is repeated at most every ``remind_every[severity]``.
     """
 
     def targets(signal: AlertSignal) -> tuple[str, ...]:
@@ -55,7 +58,7 @@ def route_slo_alerts(
         return (notify_via,) if notify_via else tuple(signal.targets)
 
     signals = [RoutedSignal(r.slo_id, a, targets(a)) for r in reports for a in r.alerts]
-    outcomes = route_alerts(get_engine(), signals, BlockNotifier(), now)
+    outcomes = route_alerts(get_engine(), signals, BlockNotifier(), now, remind_every)
     logger = get_run_logger()
     for o in outcomes:
         if o.delivered:
