@@ -13,6 +13,7 @@ certificate expiring within ``tls_expiry_days``); ``error`` (the probe could not
 unset environment variable; excluded from availability).
 """
 
+from tasks.probes.catalog import AnyCheck
 from tasks.probes.http import (
     VERDICTS,
     ProbeResult,
@@ -22,11 +23,11 @@ from tasks.probes.http import (
     run_checks_sync,
 )
 from tasks.probes.loader import load_checks, select_checks
-from tasks.probes.spec import Check, HttpCheck, MultistepCheck
+from tasks.probes.spec import HttpCheck, MultistepCheck
 
 __all__ = [
     "VERDICTS",
-    "Check",
+    "AnyCheck",
     "HttpCheck",
     "MultistepCheck",
     "ProbeResult",

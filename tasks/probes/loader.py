@@ -23,7 +23,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from tasks.errors import SpecError, SpecIssue
-from tasks.probes.spec import CheckDefaults, HttpCheck, MultistepCheck, parse_check
+from tasks.probes.catalog import AnyCheck, parse_check
+from tasks.probes.spec import CheckDefaults
 from tasks.specs import load_specs, validation_issues
 
 __all__ = ["load_checks", "select_checks"]
@@ -38,7 +39,7 @@ class _AnyCheck(BaseModel):
     @classmethod
     def model_validate(  # type: ignore[override]
         cls, obj: Any, *, context: dict[str, Any] | None = None, **_: Any
-    ) -> HttpCheck | MultistepCheck:
+    ) -> AnyCheck:
         return parse_check(obj, context)
 
 
@@ -50,7 +51,7 @@ def _merge(defaults: dict[str, Any], check: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def load_checks(paths: Iterable[Path | str]) -> list[HttpCheck | MultistepCheck]:
+def load_checks(paths: Iterable[Path | str]) -> list[AnyCheck]:
     """Load every check in ``paths`` (files, or directories searched for ``*.yaml``/``*.yml``).
 
     Raises:
@@ -102,13 +103,13 @@ def load_checks(paths: Iterable[Path | str]) -> list[HttpCheck | MultistepCheck]
 
 
 def select_checks(
-    checks: Iterable[HttpCheck | MultistepCheck],
+    checks: Iterable[AnyCheck],
     *,
     region: str | None = None,
     ids: Iterable[str] | None = None,
     tags: Iterable[str] | None = None,
     service: str | None = None,
-) -> list[HttpCheck | MultistepCheck]:
+) -> list[AnyCheck]:
     """The checks that run in ``region`` and match every other filter given."""
     wanted_ids = set(ids) if ids is not None else None
     wanted_tags = set(tags or ())

@@ -19,19 +19,17 @@ from pydantic import (
     Field,
     JsonValue,
     PrivateAttr,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "DEFAULT_REGIONS",
     "OPERATORS",
     "SOURCES",
     "Assertion",
-    "Check",
     "CheckDefaults",
     "Extraction",
     "HttpCheck",
@@ -41,7 +39,6 @@ __all__ = [
     "RetrySpec",
     "Source",
     "Step",
-    "parse_check",
 ]
 
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "ap-northeast-1")
@@ -457,36 +454,3 @@ class MultistepCheck(_CheckBase):
                 )
             defined |= set(step.extract)
         return steps
-
-
-Check = Annotated[HttpCheck | MultistepCheck, Field(discriminator="type")]
-
-_CHECK_TYPES: dict[str, type[HttpCheck] | type[MultistepCheck]] = {
-    "http": HttpCheck,
-    "multistep": MultistepCheck,
-}
-
-
-def parse_check(raw: Any, context: dict[str, Any] | None = None) -> HttpCheck | MultistepCheck:
-    """Validate one raw check, dispatching on ``type`` (default ``http``).
-
-    Dispatching here rather than through a pydantic tagged union keeps the type tag out of error
-    locations, so problems read ``request.url`` rather than ``http.request.url``.
-
-    Raises:
-        ValidationError: the check is invalid; every problem is listed.
-    """
-    if not isinstance(raw, dict):
-        return HttpCheck.model_validate(raw, context=context)  # "should be a valid dictionary"
-    kind = raw.get("type", "http")
-    model = _CHECK_TYPES.get(kind) if isinstance(kind, str) else None
-    if model is None:
-        error = _bad(
-            "unknown check type '{kind}' (expected one of: {allowed})",
-            kind=str(kind),
-            allowed=", ".join(_CHECK_TYPES),
-        )
-        raise ValidationError.from_exception_data(
-            "Check", [InitErrorDetails(type=error, loc=("type",), input=kind)]
-        )
-    return model.model_validate(raw, context=context)

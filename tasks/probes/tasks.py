@@ -18,8 +18,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
 from tasks.errors import TransientError
-from tasks.probes.http import DEFAULT_CONCURRENCY, ProbeResult, count_verdicts, run_checks_sync
-from tasks.probes.spec import HttpCheck, MultistepCheck
+from tasks.probes.catalog import AnyCheck
+from tasks.probes.http import DEFAULT_CONCURRENCY, ProbeResult, count_verdicts
+from tasks.probes.runner import run_any_checks_sync
 
 __all__ = ["record_results", "run_check_batch"]
 
@@ -45,7 +46,7 @@ def _only_transient(task: Any, task_run: Any, state: Any) -> bool:
     cache_policy=NO_CACHE,  # hashing thousands of checks per run buys nothing
 )
 def run_check_batch(
-    checks: Sequence[HttpCheck | MultistepCheck],
+    checks: Sequence[AnyCheck],
     region: str,
     scheduled_at: datetime,
     concurrency: int = DEFAULT_CONCURRENCY,
@@ -55,7 +56,7 @@ def run_check_batch(
     A failing or broken check yields a ``fail``/``error`` result; it never fails the task.
     """
     logger = _logger()
-    results = run_checks_sync(checks, region, scheduled_at, concurrency=concurrency)
+    results = run_any_checks_sync(checks, region, scheduled_at, concurrency=concurrency)
     counts = count_verdicts(results)
     logger.info(
         "Ran %d checks in %s: %d pass, %d degraded, %d fail, %d error",

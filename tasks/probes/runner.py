@@ -1,0 +1,64 @@
+"""Run a mixed batch of checks: each check type goes to its own engine, imported only if needed.
+
+Engines are ``async def run(checks, region, scheduled_at) -> list[ProbeResult]`` that never raise
+per check; they run concurrently so a slow browser check does not hold up the HTTP ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from tasks.probes.catalog import AnyCheck
+from tasks.probes.http import ProbeResult
+
+__all__ = ["ENGINES", "run_any_checks", "run_any_checks_sync"]
+
+# check type -> "module:async function"; heavy engines (Playwright) load only when used
+ENGINES: dict[str, str] = {
+    "http": "tasks.probes.http:run_checks",
+    "multistep": "tasks.probes.http:run_checks",
+}
+
+Engine = Callable[..., Awaitable[list[ProbeResult]]]
+
+
+def _engine(kind: str) -> Engine:
+    module, name = ENGINES[kind].split(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+async def run_any_checks(
+    checks: Iterable[AnyCheck], region: str, scheduled_at: datetime, **kwargs: Any
+) -> list[ProbeResult]:
+    """Run every check once, grouped by engine; results come back in the input order."""
+    ordered = list(checks)
+    groups: dict[str, list[AnyCheck]] = defaultdict(list)
+    for check in ordered:
+        groups[ENGINES[check.type]].append(check)
+    outputs = await asyncio.gather(
+        *(
+            _engine(batch[0].type)(batch, region, scheduled_at, **kwargs)
+            for batch in groups.values()
+        )
+    )
+    by_id = {r.check_id: r for out in outputs for r in out}
+    return [by_id[c.id] for c in ordered]
+
+
+def run_any_checks_sync(
+    checks: Sequence[AnyCheck], region: str, scheduled_at: datetime, **kwargs: Any
+) -> list[ProbeResult]:
+    """Blocking :func:`run_any_checks`; works with or without an event loop in this thread."""
+    coro = run_any_checks(checks, region, scheduled_at, **kwargs)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="traceo-probes") as pool:
+        return pool.submit(asyncio.run, coro).result()
