@@ -20,13 +20,18 @@ __all__ = ["evaluate_from_store", "evaluate_specs", "lookback_start"]
 
 
 def lookback_start(slos: Sequence[SloDefinition], now: int) -> int:
-    """The earliest instant any SLO needs: its window start or its longest alert window."""
+    """The earliest instant any SLO needs: its window start or its longest alert window.
+
+    The engine counts whole slots, so a window can reach back up to one slot before
+    ``now - window``; one slot of margin makes the read a superset of what is counted.
+    """
     starts = [now]
     for slo in slos:
-        starts.append(slo.window.period(now)[0])
-        starts.extend(now - tier.long_seconds for tier in slo.tiers)
+        windows = [now - slo.window.period(now)[0]]
+        windows.extend(tier.long_seconds for tier in slo.tiers)
         if slo.no_data is not None:
-            starts.append(now - slo.no_data.after_seconds)
+            windows.append(slo.no_data.after_seconds)
+        starts.append(now - max(windows) - slo.slot_seconds)
     return min(starts)
 
 

@@ -31,9 +31,12 @@ def status_rows(reports: Sequence[SloReport]) -> list[dict[str, Any]]:
             "budget left": _pct(report.budget_remaining, 1),
         }
         for window, burn in report.burn_rates.items():
-            row[f"burn {window}"] = (
-                "low traffic" if burn.status == "insufficient-data" else _burn(burn.burn)
-            )
+            if burn.events == 0:
+                row[f"burn {window}"] = "no data"
+            elif burn.status == "insufficient-data":
+                row[f"burn {window}"] = "low traffic"
+            else:
+                row[f"burn {window}"] = _burn(burn.burn)
         row["alerts firing"] = ", ".join(a.key for a in report.firing) or "-"
         rows.append(row)
     return rows
