@@ -169,6 +169,49 @@ def slo_gate(service: str, min_budget: float, slos: Path | None, checks_path: Pa
     sys.exit(0 if decision.passed else 1)
 
 
+@main.group()
+def metrics() -> None:
+    """Prometheus metrics of the latest check results (blackbox_exporter names)."""
+
+
+@metrics.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=9464,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
+@_checks_option
+@click.option(
+    "--lookback",
+    type=click.IntRange(1, 7 * 24 * 60),
+    default=120,
+    show_default=True,
+    help="Minutes a check's latest result stays exported after it last ran.",
+)
+@_fail_on_traceo_error
+def metrics_serve(host: str, port: int, checks_path: Path | None, lookback: int) -> None:
+    """Serve /metrics until Ctrl-C: the latest result per check and region, from the store."""
+    from datetime import timedelta
+
+    from tasks.probes.metrics import MetricsServer, ServiceNames, StoreCollector, build_registry
+    from tasks.settings import get_settings
+    from tasks.store import get_engine
+
+    engine = get_engine()  # a store that cannot be reached fails here, with a clear message
+    services = ServiceNames([checks_path or get_settings().checks_path])
+    collector = StoreCollector(engine, services, timedelta(minutes=lookback))
+    try:
+        server = MetricsServer(build_registry(collector), host, port).start()
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
+    click.echo(f"Serving Prometheus metrics on {server.url} (Ctrl-C to stop)", err=True)
+    server.serve_forever()
+    click.echo("Stopped.", err=True)
+
+
 @main.command()
 @_fail_on_traceo_error
 def demo() -> None:

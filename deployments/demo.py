@@ -31,6 +31,7 @@ def _configure(demo_home: Path) -> Path:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{store}{suffix}").unlink(missing_ok=True)
     os.environ["TRACEO_DATABASE_URL"] = f"sqlite:///{store}"
+    os.environ["TRACEO_EVIDENCE_URL"] = str(demo_home / "evidence")
     if not os.environ.get("PREFECT_API_URL"):
         os.environ["PREFECT_HOME"] = str(demo_home / "prefect")
     # A first ephemeral start migrates Prefect's SQLite database: allow it time.
@@ -65,6 +66,8 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
 
     with SampleService() as shop, WebhookSink() as sink:
         os.environ["SAMPLE_URL"] = shop.url
+        os.environ["SAMPLE_HOST"] = shop.host
+        os.environ["SAMPLE_PORT"] = str(shop.port)
         echo(f"Sample shop on {shop.url}; alert webhook receiver on {sink.url}")
 
         engine = get_engine()

@@ -9,8 +9,8 @@ from prefect.runtime import flow_run
 
 from tasks.probes.loader import load_checks
 from tasks.probes.reporting import publish_probe_summary
-from tasks.probes.schedule import due_checks, slot_start
-from tasks.probes.tasks import record_results, run_check_batch
+from tasks.probes.schedule import RUN_SECONDS, plan_run, run_deadline, slot_start
+from tasks.probes.tasks import record_results, run_planned_checks
 from tasks.redaction import install_redaction
 from tasks.settings import get_settings
 
@@ -23,8 +23,12 @@ def synthetic_probes(
     checks_path: str | None = None,
     scheduled_at: datetime | None = None,
     batch_size: int = 500,
+    spread: bool = True,
 ) -> dict[str, int]:
-    """Run the checks of ``region`` due at the scheduled time and store the results.
+    """Run the checks of ``region`` due in the scheduled minute and store the results.
+
+    Each check starts at its own stable offset (:mod:`tasks.probes.schedule`) when the run is
+    live; a run given an explicit ``scheduled_at`` (a rerun or a backfill) starts them at once.
 
     Args:
         region: probe region, e.g. ``eu-west-1``; only checks listing it run.
@@ -32,6 +36,7 @@ def synthetic_probes(
         scheduled_at: the slot to run (default: this flow run's scheduled start), so a rerun
             of the same flow run replaces its own results instead of adding new ones.
         batch_size: checks per task run (one task per batch, never one per check).
+        spread: start each check at its offset in a live run; False starts them all at once.
 
     Returns:
         Counts of results by verdict.
@@ -39,10 +44,14 @@ def synthetic_probes(
     install_redaction()
     logger = get_run_logger()
     at = (scheduled_at or flow_run.scheduled_start_time or datetime.now(UTC)).astimezone(UTC)
-    at = slot_start(at, 60)
-    checks = due_checks(load_checks([checks_path or get_settings().checks_path]), region, at)
-    logger.info("Running %d checks in %s for %s", len(checks), region, at.isoformat())
-    batches = [checks[i : i + batch_size] for i in range(0, len(checks), batch_size)]
-    results = [r for batch in batches for r in run_check_batch(batch, region, at)]
+    at = slot_start(at, RUN_SECONDS)
+    until = run_deadline(at)
+    live = spread and scheduled_at is None and datetime.now(UTC) < until
+    plan = plan_run(load_checks([checks_path or get_settings().checks_path]), region, at)
+    logger.info("Running %d checks in %s for %s", len(plan), region, at.isoformat())
+    batches = [plan[i : i + batch_size] for i in range(0, len(plan), batch_size)]
+    # concurrently: each batch sleeps until its checks' instants within the minute
+    futures = [run_planned_checks.submit(b, region, wait=live, until=until) for b in batches]
+    results = [r for future in futures for r in future.result()]
     record_results(results, flow_run_id=flow_run.id)
     return publish_probe_summary(results, region, at)

@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     require_services: bool = False
     checks_path: Path = _REPO / "deployments" / "checks"
     slos_path: Path = _REPO / "deployments" / "slos"
+    # Browser checks: Chromium to drive (default /usr/bin/chromium, else Playwright's own),
+    # contexts run at once, and the launch timeout; failure evidence goes to evidence_url
+    # (default $TRACEO_HOME/evidence; s3://bucket/prefix with an optional S3 endpoint).
+    chromium_path: Path | None = None
+    browser_contexts: int = Field(default=2, ge=1, le=16)
+    browser_launch_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    evidence_url: str | None = None
+    evidence_endpoint_url: str | None = None
 
     @property
     def resolved_database_url(self) -> str:

@@ -17,6 +17,8 @@ __all__ = ["WORKLOADS", "Measurement", "format_table", "run_workloads", "write_j
 WORKLOADS: dict[str, str] = {
     "probe_throughput": "deployments.bench.probe_throughput",
     "slo_evaluation": "deployments.bench.slo_evaluation",
+    "browser_checks": "deployments.bench.browser_checks",
+    "cost_ingest": "deployments.bench.cost_ingest",
 }
 
 

@@ -11,15 +11,21 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from tasks.probes.browser_spec import BrowserCheck
+from tasks.probes.net_spec import CertificateCheck, TcpCheck
+from tasks.probes.schedule import schedule_problem
 from tasks.probes.spec import HttpCheck, MultistepCheck
 
 __all__ = ["CHECK_TYPES", "AnyCheck", "parse_check"]
 
-AnyCheck = HttpCheck | MultistepCheck
+AnyCheck = HttpCheck | MultistepCheck | BrowserCheck | TcpCheck | CertificateCheck
 
 CHECK_TYPES: dict[str, type[AnyCheck]] = {
     "http": HttpCheck,
     "multistep": MultistepCheck,
+    "browser": BrowserCheck,
+    "tcp": TcpCheck,
+    "certificate": CertificateCheck,
 }
 
 
@@ -45,4 +51,10 @@ def parse_check(raw: Any, context: dict[str, Any] | None = None) -> AnyCheck:
         raise ValidationError.from_exception_data(
             "Check", [InitErrorDetails(type=error, loc=("type",), input=kind)]
         )
-    return model.model_validate(raw, context=context)
+    check = model.model_validate(raw, context=context)
+    if problem := schedule_problem(check):  # a check must never overlap its own next run
+        error = PydanticCustomError("check_spec", problem, None)
+        raise ValidationError.from_exception_data(
+            "Check", [InitErrorDetails(type=error, loc=("frequency",), input=check.frequency)]
+        )
+    return check

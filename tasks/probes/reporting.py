@@ -11,7 +11,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from tasks.probes.http import VERDICTS, ProbeResult, count_verdicts
 
-__all__ = ["probe_rows", "publish_probe_summary"]
+__all__ = ["evidence_lines", "probe_rows", "publish_probe_summary"]
 
 
 def probe_rows(results: Sequence[ProbeResult]) -> list[dict[str, Any]]:
@@ -31,6 +31,19 @@ def probe_rows(results: Sequence[ProbeResult]) -> list[dict[str, Any]]:
     ]
 
 
+def evidence_lines(results: Sequence[ProbeResult]) -> list[str]:
+    """Markdown links to the screenshots and traces that failed browser checks left behind."""
+    lines = []
+    for r in sorted(results, key=lambda r: r.check_id):
+        evidence = r.detail.get("evidence") or {}
+        kinds = [kind for kind in ("screenshot", "trace") if kind in evidence]
+        links = [f"[{kind}]({evidence[kind]})" for kind in kinds]
+        if links:
+            where = f" at step '{r.failing_step}'" if r.failing_step else ""
+            lines.append(f"- `{r.check_id}` {r.verdict}{where}: " + ", ".join(links))
+    return lines
+
+
 @task(name="publish-probe-summary")
 def publish_probe_summary(
     results: Sequence[ProbeResult], region: str, at: datetime
@@ -43,6 +56,8 @@ def publish_probe_summary(
         f"Slot {at.isoformat()}: {len(results)} checks, "
         + ", ".join(f"{n} {v}" for v, n in counts.items()),
     ]
+    if evidence := evidence_lines(results):
+        lines.append("## Evidence of failed browser checks\n\n" + "\n".join(evidence))
     create_markdown_artifact("\n\n".join(lines), key=key, description="Probe run summary")
     if results:
         create_table_artifact(probe_rows(results), key=f"{key}-results", description="Results")

@@ -23,6 +23,9 @@ __all__ = ["ENGINES", "run_any_checks", "run_any_checks_sync"]
 ENGINES: dict[str, str] = {
     "http": "tasks.probes.http:run_checks",
     "multistep": "tasks.probes.http:run_checks",
+    "browser": "tasks.probes.browser:run_checks",
+    "tcp": "tasks.probes.net:run_checks",
+    "certificate": "tasks.probes.net:run_checks",
 }
 
 Engine = Callable[..., Awaitable[list[ProbeResult]]]

@@ -21,8 +21,9 @@ from tasks.errors import TransientError
 from tasks.probes.catalog import AnyCheck
 from tasks.probes.http import DEFAULT_CONCURRENCY, ProbeResult, count_verdicts
 from tasks.probes.runner import run_any_checks_sync
+from tasks.probes.schedule import PlannedRun, run_plan_sync
 
-__all__ = ["record_results", "run_check_batch"]
+__all__ = ["record_results", "run_check_batch", "run_planned_checks"]
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
@@ -55,10 +56,37 @@ def run_check_batch(
 
     A failing or broken check yields a ``fail``/``error`` result; it never fails the task.
     """
-    logger = _logger()
     results = run_any_checks_sync(checks, region, scheduled_at, concurrency=concurrency)
+    _log_counts(results, region)
+    return results
+
+
+@task(
+    name="run-planned-checks",
+    retries=2,
+    retry_delay_seconds=5,
+    retry_condition_fn=_only_transient,
+    cache_policy=NO_CACHE,
+)
+def run_planned_checks(
+    plan: Sequence[PlannedRun],
+    region: str,
+    wait: bool = False,
+    until: datetime | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> list[ProbeResult]:
+    """Run part of a probe run's plan; with ``wait``, each check starts at its own instant.
+
+    Sleeps never last past ``until`` (the end of the run). See :mod:`tasks.probes.schedule`.
+    """
+    results = run_plan_sync(plan, region, wait=wait, until=until, concurrency=concurrency)
+    _log_counts(results, region)
+    return results
+
+
+def _log_counts(results: Sequence[ProbeResult], region: str) -> None:
     counts = count_verdicts(results)
-    logger.info(
+    _logger().info(
         "Ran %d checks in %s: %d pass, %d degraded, %d fail, %d error",
         len(results),
         region,
@@ -67,7 +95,6 @@ def run_check_batch(
         counts["fail"],
         counts["error"],
     )
-    return results
 
 
 @task(

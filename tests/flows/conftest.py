@@ -19,4 +19,6 @@ def shop(monkeypatch):
 
     with SampleService() as service:
         monkeypatch.setenv("SAMPLE_URL", service.url)
+        monkeypatch.setenv("SAMPLE_HOST", service.host)
+        monkeypatch.setenv("SAMPLE_PORT", str(service.port))
         yield service

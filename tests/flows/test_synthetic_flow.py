@@ -10,7 +10,10 @@ from tasks.store import CheckResult, get_engine, session_scope
 
 pytestmark = pytest.mark.engine
 
-SLOT = datetime(2026, 11, 28, 12, 5, tzinfo=UTC)  # minute 5: the 5-minute journey is due too
+# Minute 5: the seven 1-minute checks (5 HTTP, 1 TCP, 1 browser; deployments/checks) plus
+# the 5-minute order journey; the other 5-minute check runs in minute 4 of its interval.
+SLOT = datetime(2026, 11, 28, 12, 5, tzinfo=UTC)
+DUE_AT_SLOT = 8
 
 
 def _rows():
@@ -21,8 +24,9 @@ def _rows():
 def test_probe_flow_records_each_due_check_with_its_region(prefect_server, shop):
     counts = synthetic_probes(region="eu-west-1", scheduled_at=SLOT)
     rows = _rows()
-    assert counts == {"pass": 7, "degraded": 0, "fail": 0, "error": 0}
-    assert len(rows) == 7
+    # A loaded machine can make a check slow enough to be degraded; none may fail.
+    assert counts["pass"] + counts["degraded"] == DUE_AT_SLOT
+    assert len(rows) == DUE_AT_SLOT
     assert {r.region for r in rows} == {"eu-west-1"}
     assert {r.scheduled_at for r in rows} == {SLOT}
     assert all(r.flow_run_id for r in rows)
@@ -33,13 +37,13 @@ def test_rerunning_the_same_slot_replaces_results_instead_of_adding(prefect_serv
     synthetic_probes(region="us-east-1", scheduled_at=SLOT)
     shop.set_faults(error_rate=1.0)
     counts = synthetic_probes(region="us-east-1", scheduled_at=SLOT)
-    assert counts["fail"] == 7
+    assert counts["fail"] == DUE_AT_SLOT - 1  # the TCP connect still succeeds
     with session_scope(get_engine()) as session:
         total = session.scalar(select(func.count()).select_from(CheckResult))
-    assert total == 7
-    assert {r.verdict for r in _rows()} == {"fail"}
+    assert total == DUE_AT_SLOT
+    assert {r.verdict for r in _rows() if r.check_id != "shop-port"} == {"fail"}
 
 
 def test_off_slot_run_skips_checks_that_are_not_due(prefect_server, shop):
     counts = synthetic_probes(region="ap-northeast-1", scheduled_at=SLOT.replace(minute=6))
-    assert sum(counts.values()) == 5  # the two 5-minute order checks wait for minute 10
+    assert sum(counts.values()) == DUE_AT_SLOT - 1  # the journey waits for minute 10

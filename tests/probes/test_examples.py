@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from infra.sandbox.sample_service.server import SampleService
+from tasks.probes.http import ProbeResult
 from tasks.probes.loader import load_checks
-from tests.probes.helpers import run
+from tasks.probes.runner import run_any_checks
+from tests.probes.helpers import SLOT
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "deployments" / "checks"
 
@@ -20,9 +24,15 @@ def shop() -> Iterator[SampleService]:
         yield service
 
 
+def run(checks: list[Any], shop: SampleService) -> list[ProbeResult]:
+    """Every example type (HTTP, multi-step, TCP, browser) through the mixed-batch runner."""
+    env = {"SAMPLE_URL": shop.url, "SAMPLE_HOST": shop.host, "SAMPLE_PORT": str(shop.port)}
+    return asyncio.run(run_any_checks(checks, "eu-west-1", SLOT, env=env))
+
+
 def test_examples_pass_against_a_healthy_shop(shop: SampleService) -> None:
     shop.set_faults()
-    results = run(load_checks([EXAMPLES]), env={"SAMPLE_URL": shop.url})
+    results = run(load_checks([EXAMPLES]), shop)
     failed = {r.check_id: r.error for r in results if r.verdict != "pass"}
     assert not failed
 
@@ -31,7 +41,7 @@ def test_examples_see_a_slow_shop_as_degraded(shop: SampleService) -> None:
     shop.set_faults(latency_ms=600)
     try:
         checks = [c for c in load_checks([EXAMPLES]) if c.id == "shop-health"]
-        (result,) = run(checks, env={"SAMPLE_URL": shop.url})
+        (result,) = run(checks, shop)
     finally:
         shop.set_faults()
     assert result.verdict == "degraded"  # 600 ms >= degraded_ms 500, < failed_ms 2000
@@ -40,9 +50,11 @@ def test_examples_see_a_slow_shop_as_degraded(shop: SampleService) -> None:
 def test_examples_fail_when_the_shop_errors(shop: SampleService) -> None:
     shop.set_faults(error_rate=1.0)
     try:
-        results = run(load_checks([EXAMPLES]), env={"SAMPLE_URL": shop.url})
+        results = run(load_checks([EXAMPLES]), shop)
     finally:
         shop.set_faults()
-    assert {r.verdict for r in results} == {"fail"}
+    # A TCP connect still succeeds while the shop answers 503 to every request.
+    assert {r.verdict for r in results if r.check_id != "shop-port"} == {"fail"}
+    assert next(r for r in results if r.check_id == "shop-port").verdict == "pass"
     journey = next(r for r in results if r.check_id == "shop-order-journey")
     assert journey.failing_step == "log in" and journey.status_code == 503

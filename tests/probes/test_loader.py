@@ -18,7 +18,7 @@ defaults:
   retry: {strategy: fixed, max_attempts: 3, backoff_seconds: 2}
 checks:
   - id: health
-    request: {url: "${BASE}/health"}
+    request: {url: "${BASE}/health", timeout_seconds: 5}
     assertions:
       - {source: status_code, operator: equals, target: 200}
   - id: products
@@ -131,10 +131,10 @@ def test_bad_yaml_names_the_line(tmp_path: Path) -> None:
             "degraded_ms (3000) must be lower than failed_ms (3000)",
         ),
         (
-            "checks: [{id: a, service: s, type: browser}]",
+            "checks: [{id: a, service: s, type: ftp}]",
             "a",
             "checks[0].type",
-            "unknown check type 'browser'",
+            "unknown check type 'ftp'",
         ),
         (
             "checks: [{id: Not A Slug, service: s, request: {url: 'http://x'}}]",
