@@ -102,9 +102,17 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
         from flows.slo import evaluate_slos
         from flows.synthetic import synthetic_probes
 
-        echo(f"Live run, slot {slot.isoformat()} (shop answering 503 to {LIVE_ERROR_RATE:.0%}):")
+        types = sorted({c.type for c in checks})
+        if "browser" in types and not _browser_available(settings.chromium_path):
+            types.remove("browser")
+            echo("Browser checks skipped: no Chromium here (apt-get install chromium, or set")
+            echo("  TRACEO_CHROMIUM_PATH); the other check types run.")
+        echo(
+            f"Live run of {', '.join(types)} checks, slot {slot.isoformat()} "
+            f"(shop answering 503 to {LIVE_ERROR_RATE:.0%}):"
+        )
         for region in REGIONS:
-            counts = synthetic_probes(region=region, scheduled_at=slot)
+            counts = synthetic_probes(region=region, scheduled_at=slot, check_types=types)
             echo(f"  {region:<15} " + ", ".join(f"{n} {v}" for v, n in counts.items()))
 
         summary = evaluate_slos(evaluated_at=now, notify_via=f"custom-webhook/{DEMO_BLOCK}")
@@ -122,6 +130,18 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
         f"Demo finished in {time.perf_counter() - started:.0f} s; everything it started is stopped."
     )
     return 0
+
+
+def _browser_available(configured: Path | None) -> bool:
+    """Debian's Chromium, TRACEO_CHROMIUM_PATH, or a browser Playwright downloaded earlier."""
+    from tasks.probes.browser_launch import chromium_executable
+
+    if chromium_executable(configured)[0] is not None:
+        return True
+    if configured is not None:
+        return False  # an explicit path that does not exist: do not fall back silently
+    cache = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or Path.home() / ".cache/ms-playwright")
+    return any(cache.glob("chromium*"))
 
 
 def _save_demo_block(url: str) -> None:

@@ -24,6 +24,7 @@ def synthetic_probes(
     scheduled_at: datetime | None = None,
     batch_size: int = 500,
     spread: bool = True,
+    check_types: list[str] | None = None,
 ) -> dict[str, int]:
     """Run the checks of ``region`` due in the scheduled minute and store the results.
 
@@ -37,6 +38,8 @@ def synthetic_probes(
             of the same flow run replaces its own results instead of adding new ones.
         batch_size: checks per task run (one task per batch, never one per check).
         spread: start each check at its offset in a live run; False starts them all at once.
+        check_types: run only these check types (e.g. ``["http", "multistep", "tcp"]`` on a
+            probe host without a browser); default: all.
 
     Returns:
         Counts of results by verdict.
@@ -47,7 +50,10 @@ def synthetic_probes(
     at = slot_start(at, RUN_SECONDS)
     until = run_deadline(at)
     live = spread and scheduled_at is None and datetime.now(UTC) < until
-    plan = plan_run(load_checks([checks_path or get_settings().checks_path]), region, at)
+    checks = load_checks([checks_path or get_settings().checks_path])
+    if check_types is not None:
+        checks = [c for c in checks if c.type in check_types]
+    plan = plan_run(checks, region, at)
     logger.info("Running %d checks in %s for %s", len(plan), region, at.isoformat())
     batches = [plan[i : i + batch_size] for i in range(0, len(plan), batch_size)]
     # concurrently: each batch sleeps until its checks' instants within the minute

@@ -24,6 +24,7 @@ def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert "SIMULATED history" in out
+    assert "Live run of browser, http, multistep, tcp checks" in out  # CI installs Chromium
     for region in ("us-east-1", "eu-west-1", "ap-northeast-1"):
         assert region in out
     assert "shop-api-availability" in out
