@@ -19,6 +19,7 @@ the same second share one engine batch (connection pools, TLS contexts).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -228,9 +229,24 @@ async def run_plan(
                 await asyncio.sleep(delay)
         return await run_any_checks(checks, region, slot, **engine_kwargs)
 
-    outputs = await asyncio.gather(*(batch(at, slot, c) for (at, slot), c in groups.items()))
+    async with contextlib.AsyncExitStack() as stack:
+        if "browser" not in engine_kwargs and any(p.check.type == "browser" for p in plan):
+            # One browser for the whole run, however many instants its browser checks start at.
+            engine_kwargs["browser"] = await _shared_browser(stack)
+        outputs = await asyncio.gather(*(batch(at, slot, c) for (at, slot), c in groups.items()))
     by_key = {(r.check_id, r.scheduled_at): r for out in outputs for r in out}
     return [by_key[(p.check.id, p.slot)] for p in plan]
+
+
+async def _shared_browser(stack: contextlib.AsyncExitStack) -> Any:
+    """Launch Chromium for the run, or None: each browser check then reports the problem."""
+    from tasks.errors import TraceoError
+    from tasks.probes.browser_launch import open_browser
+
+    try:
+        return await stack.enter_async_context(open_browser())
+    except TraceoError:
+        return None
 
 
 def run_plan_sync(plan: Sequence[PlannedRun], region: str, **kwargs: Any) -> list[ProbeResult]:
