@@ -169,6 +169,25 @@ def slo_gate(service: str, min_budget: float, slos: Path | None, checks_path: Pa
     sys.exit(0 if decision.passed else 1)
 
 
+@main.command()
+@click.option(
+    "--prefect-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The prefect.yaml to read (default: deployments/prefect.yaml).",
+)
+@click.option(
+    "--live", is_flag=True, help="Add each pool's status and workers from PREFECT_API_URL."
+)
+@_fail_on_traceo_error
+def regions(prefect_file: Path | None, live: bool) -> None:
+    """List probe regions: work pool, deployment, schedule and concurrency of each deployment."""
+    from deployments.regions import PREFECT_FILE, fetch_live_status, load_deployments, render_table
+
+    entries = load_deployments(prefect_file or PREFECT_FILE)
+    click.echo(render_table(entries, fetch_live_status(entries) if live else None))
+
+
 @main.group()
 def metrics() -> None:
     """Prometheus metrics of the latest check results (blackbox_exporter names)."""
