@@ -1,13 +1,15 @@
 """Run a mixed batch of checks: each check type goes to its own engine, imported only if needed.
 
-Engines are ``async def run(checks, region, scheduled_at) -> list[ProbeResult]`` that never raise
-per check; they run concurrently so a slow browser check does not hold up the HTTP ones.
+Engines are ``async def run(checks, region, scheduled_at, **options) -> list[ProbeResult]`` that
+never raise per check; each gets only the options its signature takes. They run concurrently so
+a slow browser check does not hold up the HTTP ones.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +38,15 @@ def _engine(kind: str) -> Engine:
     return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 
 
+def _accepted(engine: Engine, options: dict[str, Any]) -> dict[str, Any]:
+    """The options ``engine`` takes: one engine's option (a shared ``browser``) is not another's."""
+    params = inspect.signature(engine).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return options
+    names = {p.name for p in params}
+    return {k: v for k, v in options.items() if k in names}
+
+
 async def run_any_checks(
     checks: Iterable[AnyCheck], region: str, scheduled_at: datetime, **kwargs: Any
 ) -> list[ProbeResult]:
@@ -46,8 +57,8 @@ async def run_any_checks(
         groups[ENGINES[check.type]].append(check)
     outputs = await asyncio.gather(
         *(
-            _engine(batch[0].type)(batch, region, scheduled_at, **kwargs)
-            for batch in groups.values()
+            engine(batch, region, scheduled_at, **_accepted(engine, kwargs))
+            for engine, batch in ((_engine(b[0].type), b) for b in groups.values())
         )
     )
     by_id = {r.check_id: r for out in outputs for r in out}
