@@ -169,6 +169,99 @@ def slo_gate(service: str, min_budget: float, slos: Path | None, checks_path: Pa
     sys.exit(0 if decision.passed else 1)
 
 
+@main.group()
+def cost() -> None:
+    """Cloud cost: ingestion normalised to FOCUS 1.2, anomaly scoring."""
+
+
+@cost.command("ingest")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    required=True,
+    help="Source name from the sources file (repeatable), e.g. aws-ce, focus-sample, gcp-export.",
+)
+@click.option(
+    "--from",
+    "start",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="First charge day (inclusive, UTC).",
+)
+@click.option(
+    "--to",
+    "end",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Day after the last charge day (exclusive, UTC).",
+)
+@click.option(
+    "--sources-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Source definitions (default: TRACEO_COST_SOURCES, else deployments/cost/sources.yaml).",
+)
+@_fail_on_traceo_error
+def cost_ingest(sources: tuple[str, ...], start, end, sources_file: Path | None) -> None:  # type: ignore[no-untyped-def]
+    """Ingest cost for [--from, --to) into the store, replacing what each source wrote before.
+
+    Prints rows and BilledCost per provider. Rerunning the same period changes nothing.
+    """
+    from tasks.cost.ingest import ingest_source
+    from tasks.cost.report import render_report
+    from tasks.cost.sources import build_source, get_source_config, load_source_configs
+    from tasks.redaction import install_redaction
+    from tasks.store import get_engine
+
+    if end <= start:
+        raise click.BadParameter("must be after --from (the end is exclusive)", param_hint="--to")
+    install_redaction()
+    configs = load_source_configs(sources_file)
+    chosen = [get_source_config(configs, name) for name in sources]
+    engine = get_engine()
+    for config in chosen:
+        report = ingest_source(engine, build_source(config), start.date(), end.date())
+        click.echo(render_report(report))
+
+
+@cost.command("anomalies")
+@click.option("--monitor", default=None, help="Only this monitor's anomalies.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Only anomalies still running on or after this day (UTC).",
+)
+@_fail_on_traceo_error
+def cost_anomalies(monitor: str | None, since) -> None:  # type: ignore[no-untyped-def]
+    """List stored cost anomalies, newest first, with their root causes."""
+    from tasks.cost.anomaly.report import render_listing
+    from tasks.cost.anomaly.store import list_anomalies
+    from tasks.store import get_engine
+
+    found = list_anomalies(get_engine(), monitor, since.date() if since else None)
+    click.echo(render_listing(found))
+
+
+@cost.command("feedback")
+@click.argument("anomaly_id", type=int)
+@click.argument("value", type=click.Choice(["yes", "no", "planned"]))
+@_fail_on_traceo_error
+def cost_feedback(anomaly_id: int, value: str) -> None:
+    """Record feedback on anomaly ANOMALY_ID: yes, no, or planned (planned silences its alerts)."""
+    from datetime import UTC, datetime
+
+    from tasks.cost.anomaly.feedback import set_feedback
+    from tasks.store import get_engine
+
+    anomaly = set_feedback(get_engine(), anomaly_id, value, datetime.now(UTC))
+    click.echo(
+        f"#{anomaly.id} {anomaly.monitor} / {anomaly.key} from {anomaly.start_date}: "
+        f"feedback {value}"
+    )
+
+
 @main.command()
 @click.option(
     "--prefect-file",

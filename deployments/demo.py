@@ -1,10 +1,12 @@
-"""``traceo demo``: the synthetic-monitoring job end to end on embedded defaults.
+"""``traceo demo``: the jobs end to end on embedded defaults.
 
 Starts the sample shop and a webhook receiver on 127.0.0.1, backfills simulated history (marked
 ``simulated`` in the store) in the background while Prefect starts, runs the example checks live
-as three regions, evaluates the example SLOs, routes alerts to the receiver, prints a summary and
-stops what it started. The demo keeps its own store (and, without ``PREFECT_API_URL``, its own
-ephemeral Prefect server) under ``$TRACEO_HOME/demo`` so it never touches production data.
+as three regions, evaluates the example SLOs, routes alerts to the receiver, then ingests cost
+(the real FOCUS sample and a simulated Cost Explorer history with a spike, from a local moto
+server) and scores cost anomalies with root causes; prints a summary and stops what it started.
+The demo keeps its own store (and, without ``PREFECT_API_URL``, its own ephemeral Prefect
+server) under ``$TRACEO_HOME/demo`` so it never touches production data.
 """
 
 from __future__ import annotations
@@ -116,7 +118,20 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
             echo(f"  {region:<15} " + ", ".join(f"{n} {v}" for v, n in counts.items()))
 
         summary = evaluate_slos(evaluated_at=now, notify_via=f"custom-webhook/{DEMO_BLOCK}")
-        _print_outcome(echo, engine, settings, now, summary, sink)
+        _print_outcome(echo, engine, settings, now, summary)
+
+        from infra.sandbox.anomaly_demo import run_anomaly_demo
+        from infra.sandbox.cost_demo import run_cost_demo
+
+        echo("")
+        cost = run_cost_demo(echo, engine)
+        run_anomaly_demo(
+            echo, engine, notify_via=f"custom-webhook/{DEMO_BLOCK}", spike=cost["spike"]
+        )
+        echo("")
+        echo(f"Notifications received by the webhook: {len(sink.received)}")
+        for message in sink.received:
+            echo(f"  - {message.get('subject')}")
 
     echo(f"Store: {store}")
     if os.environ.get("PREFECT_API_URL"):
@@ -157,7 +172,7 @@ def _save_demo_block(url: str) -> None:
     block.save(DEMO_BLOCK, overwrite=True)
 
 
-def _print_outcome(echo, engine, settings, now, summary, sink) -> None:  # type: ignore[no-untyped-def]
+def _print_outcome(echo, engine, settings, now, summary) -> None:  # type: ignore[no-untyped-def]
     from tasks.slo.gate import decide_gate
     from tasks.slo.source import evaluate_specs
     from tasks.slo.status import render_table, status_rows
@@ -170,9 +185,6 @@ def _print_outcome(echo, engine, settings, now, summary, sink) -> None:  # type:
     echo(f"Alerts firing: {len(firing)}")
     for item in firing:
         echo(f"  - {item}")
-    echo(f"Notifications received by the webhook: {len(sink.received)}")
-    for message in sink.received:
-        echo(f"  - {message.get('subject')}")
     for service in sorted({r.service for r in reports}):
         decision = decide_gate(reports, service)
         echo(f"Release gate for {service}: {'PASS' if decision.passed else 'BLOCKED'}")

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     require_services: bool = False
     checks_path: Path = _REPO / "deployments" / "checks"
     slos_path: Path = _REPO / "deployments" / "slos"
+    # Cost ingestion: the source definitions, and a Cloud Billing API endpoint for local runs
+    # (e.g. http://127.0.0.1:8790, the fake in infra/sandbox) when no GCP block is named.
+    cost_sources: Path = _REPO / "deployments" / "cost" / "sources.yaml"
+    gcp_billing_endpoint: str | None = None
     # Browser checks: Chromium to drive (default /usr/bin/chromium, else Playwright's own),
     # contexts run at once, and the launch timeout; failure evidence goes to evidence_url
     # (default $TRACEO_HOME/evidence; s3://bucket/prefix with an optional S3 endpoint).

@@ -30,5 +30,9 @@ def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
     assert "shop-api-availability" in out
     assert "[PAGE] [FIRING] shop-api-availability" in out
     assert "Release gate for shop-api: BLOCKED" in out
+    assert "focus-sample: 2024-09-01..2024-10-01 (end exclusive): 1,000 rows" in out
+    assert "Injected spike (Amazon Elastic Compute Cloud - Compute" in out
+    assert "found as #" in out
+    assert "[COST ANOMALY]" in out
     assert (tmp_path / "home" / "demo" / "traceo-demo.db").exists()
     assert "demo-password" not in out + done.stderr

@@ -18,6 +18,7 @@ WORKLOADS: dict[str, str] = {
     "probe_throughput": "deployments.bench.probe_throughput",
     "slo_evaluation": "deployments.bench.slo_evaluation",
     "browser_checks": "deployments.bench.browser_checks",
+    "anomaly_scoring": "deployments.bench.anomaly_scoring",
     "cost_ingest": "deployments.bench.cost_ingest",
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from tasks.store import cost_models  # noqa: F401  (registers the cost tables on Base.metadata)
 from tasks.store.models import Base
 
 config = context.config

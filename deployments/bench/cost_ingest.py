@@ -1,0 +1,252 @@
+"""Benchmark ``cost_ingest``: FOCUS rows from Parquet into the store on PostgreSQL.
+
+Ours: :class:`~tasks.cost.sources.focus_files.FocusFileSource` + :func:`~tasks.cost.ingest.
+ingest_source` (Arrow validation, ``COPY`` in one transaction), run in a fresh child process so
+that its peak RSS (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of that process) is ours alone.
+Reference: ``pandas.read_parquet`` + ``DataFrame.to_sql`` (default ``method``, chunks of 10,000
+rows) into a table of the same shape (``CREATE TABLE ... (LIKE cost_lines INCLUDING ALL)``),
+timed on a subset and extrapolated linearly to the full row count. Both run in a throw-away
+schema of 127.0.0.1:5432/test, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import tempfile
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deployments.bench import Measurement
+
+__all__ = ["generate_focus_parquet", "run"]
+
+FULL_ROWS = 1_000_000
+QUICK_ROWS = 100_000
+REFERENCE_ROWS = {False: 100_000, True: 20_000}
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PERIOD = (date(2024, 9, 1), date(2024, 10, 1))
+_ACCOUNTS = (
+    ("111111111111", "USD", "AWS"),
+    ("222222222222", "USD", "AWS"),
+    ("ba-3", "EUR", "Google Cloud"),
+)
+_SERVICES = (
+    ("Amazon Elastic Compute Cloud", "Compute"),
+    ("Amazon Simple Storage Service", "Storage"),
+    ("Amazon Relational Database Service", "Databases"),
+    ("AWS Lambda", "Compute"),
+    ("Amazon CloudFront", "Networking"),
+    ("Amazon DynamoDB", "Databases"),
+    ("Elastic Load Balancing", "Networking"),
+    ("Amazon Simple Queue Service", "Integration"),
+)
+_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1")
+
+
+def generate_focus_parquet(path: Path, rows: int, seed: int = 20240901) -> Path:
+    """Write ``rows`` deterministic FOCUS 1.2 rows (hourly, September 2024) to ``path``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    account = rng.integers(0, len(_ACCOUNTS), rows)
+    service = rng.integers(0, len(_SERVICES), rows)
+    hour = rng.integers(0, 30 * 24, rows)
+    start = np.datetime64("2024-09-01T00:00:00", "us") + hour.astype("timedelta64[h]")
+    quantity = rng.integers(1, 10**9, rows)  # pico-units
+    unit_price = rng.integers(1, 10**6, rows)  # micro-currency per unit
+    list_cost = quantity // 1000 * unit_price // 10**3  # scale 12 unscaled ints
+    billed = list_cost * rng.integers(70, 101, rows) // 100
+    tags = [
+        json.dumps({"team": f"team-{i % 12}", "env": ("prod", "dev")[i % 2]}) for i in range(24)
+    ]
+
+    def money(unscaled: np.ndarray) -> pa.Array:
+        raw = np.zeros((rows, 2), dtype=np.int64)
+        raw[:, 0] = unscaled
+        return pa.Array.from_buffers(pa.decimal128(38, 12), rows, [None, pa.py_buffer(raw)])
+
+    def pick(values: tuple[Any, ...], index: np.ndarray) -> pa.Array:
+        return pa.DictionaryArray.from_arrays(pa.array(index, pa.int32()), pa.array(values))
+
+    ts = pa.timestamp("us", tz="UTC")
+    table = pa.table(
+        {
+            "BilledCost": money(billed),
+            "BillingAccountId": pick(tuple(a[0] for a in _ACCOUNTS), account),
+            "BillingAccountName": pick(("Payer A", "Payer B", "GCP billing"), account),
+            "BillingCurrency": pick(tuple(a[1] for a in _ACCOUNTS), account),
+            "BillingPeriodStart": pa.array(np.repeat(np.datetime64("2024-09-01", "us"), rows), ts),
+            "BillingPeriodEnd": pa.array(np.repeat(np.datetime64("2024-10-01", "us"), rows), ts),
+            "ChargeCategory": pick(("Usage",), np.zeros(rows, dtype=np.int32)),
+            "ChargeClass": pa.nulls(rows, pa.string()),
+            "ChargeDescription": pick(tuple(f"{s[0]} usage" for s in _SERVICES), service),
+            "ChargeFrequency": pick(("Usage-Based",), np.zeros(rows, dtype=np.int32)),
+            "ChargePeriodStart": pa.array(start, ts),
+            "ChargePeriodEnd": pa.array(start + np.timedelta64(1, "h"), ts),
+            "ConsumedQuantity": money(quantity),
+            "ConsumedUnit": pick(("Hours",), np.zeros(rows, dtype=np.int32)),
+            "ContractedCost": money(billed),
+            "EffectiveCost": money(billed),
+            "InvoiceIssuerName": pick(("AWS", "AWS", "Google"), account),
+            "ListCost": money(list_cost),
+            "ListUnitPrice": money(unit_price * 10**6),
+            "PricingQuantity": money(quantity),
+            "PricingUnit": pick(("Hours",), np.zeros(rows, dtype=np.int32)),
+            "ProviderName": pick(tuple(a[2] for a in _ACCOUNTS), account),
+            "PublisherName": pick(tuple(a[2] for a in _ACCOUNTS), account),
+            "RegionId": pick(_REGIONS, rng.integers(0, len(_REGIONS), rows)),
+            "ResourceId": pa.array([f"arn:aws:svc:r:{i % 50_000:08d}" for i in range(rows)]),
+            "ServiceCategory": pick(tuple(s[1] for s in _SERVICES), service),
+            "ServiceName": pick(tuple(s[0] for s in _SERVICES), service),
+            "SkuId": pick(tuple(f"SKU{i:04d}" for i in range(64)), rng.integers(0, 64, rows)),
+            "SubAccountId": pick(tuple(f"{i:012d}" for i in range(40)), rng.integers(0, 40, rows)),
+            "SubAccountName": pick(
+                tuple(f"account-{i}" for i in range(40)), rng.integers(0, 40, rows)
+            ),
+            "Tags": pick(tuple(tags), rng.integers(0, len(tags), rows)),
+        }
+    )
+    pq.write_table(table, path, row_group_size=100_000)
+    return path
+
+
+_TARGET = "< 60 s and < 2 GB peak RSS for 1M rows; >= 3x pandas.to_sql"
+
+
+def run(quick: bool) -> list[Measurement]:
+    """Ingest ``FULL_ROWS`` (quick: ``QUICK_ROWS``) Parquet rows; time ours against to_sql."""
+    rows = QUICK_ROWS if quick else FULL_ROWS
+    ref_rows = min(rows, REFERENCE_ROWS[quick])
+    if not _port_open("127.0.0.1", 5432):
+        note = "skipped: PostgreSQL is not reachable on 127.0.0.1:5432 (nothing measured)"
+        return [Measurement("cost_ingest", 0.0, 0.0, "s", 0.0, _TARGET, False, note)]
+    from sqlalchemy import create_engine, text
+
+    schema = f"traceo_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    try:
+        with tempfile.TemporaryDirectory(prefix="traceo-bench-") as tmp:
+            path = generate_focus_parquet(Path(tmp) / "focus.parquet", rows)
+            _migrate(url)
+            ours, peak_mb, stored = _run_ours(url, path)
+            reference_subset = _run_reference(url, path, ref_rows)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+    reference = reference_subset * rows / ref_rows
+    ratio = reference / ours if ours > 0 else float("inf")
+    met = ratio >= 3 and stored == rows and (quick or (ours < 60 and peak_mb < 2048))
+    note = (
+        f"{rows:,} FOCUS rows (31 columns, Parquet) into PostgreSQL cost_lines; ours: Arrow "
+        f"validation + COPY in one transaction after an untimed warm-up (normalising 1,000 "
+        f"rows), {stored:,} rows stored, peak RSS "
+        f"{peak_mb:,.0f} MB (getrusage ru_maxrss of a fresh child process, interpreter and "
+        f"imports included); reference: read_parquet + DataFrame.to_sql (chunks of 10,000) "
+        f"into a table LIKE cost_lines, timed on {ref_rows:,} rows ({reference_subset:.1f} s) "
+        f"and extrapolated linearly"
+    )
+    return [Measurement("cost_ingest", ours, reference, "s", ratio, _TARGET, met, note)]
+
+
+def _port_open(host: str, port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def _migrate(url: str) -> None:
+    from tasks.store import dispose_engines, get_engine
+
+    get_engine(url)
+    dispose_engines()
+
+
+def _run_ours(url: str, path: Path) -> tuple[float, float, int]:
+    """Ingest in a fresh (spawned) process; return seconds, its peak RSS in MB, rows stored."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_ours_child, args=(url, str(path), queue))
+    child.start()
+    result = queue.get(timeout=900)
+    child.join(timeout=60)
+    if isinstance(result, str):
+        raise RuntimeError(f"cost_ingest child failed: {result}")
+    seconds, peak_kb = result
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        stored = int(conn.execute(text("SELECT count(*) FROM cost_lines")).scalar_one())
+    engine.dispose()
+    return seconds, peak_kb / 1024, stored
+
+
+def _ours_child(url: str, path: str, queue: Any) -> None:
+    import resource
+
+    try:
+        from tasks.cost.ingest import ingest_source
+        from tasks.cost.normalise import normalise
+        from tasks.cost.sources.focus_files import FocusFileSource, read_focus_batches
+        from tasks.store import get_engine
+
+        engine = get_engine(url, migrate=False)
+        with engine.connect():  # connect before timing, as the reference does
+            pass
+        # Untimed warm-up: pyarrow compiles its compute wrappers on first use (~0.6 s).
+        _first, sample = next(read_focus_batches(Path(path), path, batch_rows=1_000))
+        normalise(sample, path)
+        start = time.perf_counter()
+        ingest_source(engine, FocusFileSource("bench", path), *PERIOD)
+        seconds = time.perf_counter() - start
+        queue.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    except Exception as exc:  # report to the parent instead of hanging it
+        queue.put(f"{type(exc).__name__}: {exc}")
+
+
+def _run_reference(url: str, path: Path, rows: int) -> float:
+    """pandas: read the first ``rows`` rows and ``to_sql`` them into a table like cost_lines."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from sqlalchemy import create_engine, text
+
+    from tasks.cost.focus import find_column
+    from tasks.store.cost_models import CostLine
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE ref_cost_lines (LIKE cost_lines INCLUDING ALL)"))
+    start = time.perf_counter()
+    batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows))
+    frame = pa.Table.from_batches([batch]).to_pandas()
+    frame = frame.astype({c: object for c in frame.select_dtypes("category").columns})
+    frame = frame.rename(columns={c: find_column(c).db for c in frame.columns})  # type: ignore[union-attr]
+    frame["tags"] = frame["tags"].map(lambda v: None if v is None else json.loads(v))
+    frame["source"] = "reference"
+    frame["estimated"] = False
+    types = {c.name: c.type for c in CostLine.__table__.columns if c.name in frame.columns}
+    frame.to_sql(
+        "ref_cost_lines", engine, if_exists="append", index=False, chunksize=10_000, dtype=types
+    )
+    seconds = time.perf_counter() - start
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM ref_cost_lines")).scalar_one()
+    engine.dispose()
+    if stored != rows:
+        raise RuntimeError(f"reference stored {stored} rows, expected {rows}")
+    return seconds
