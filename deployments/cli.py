@@ -262,6 +262,90 @@ def cost_feedback(anomaly_id: int, value: str) -> None:
     )
 
 
+@main.group()
+def chargeback() -> None:
+    """Chargeback: allocate monthly cost to teams, post to the ledger, print statements."""
+
+
+def _check_period(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise click.BadParameter(f"{value!r} is not a month (YYYY-MM)")
+    return value
+
+
+_period_option = click.option(
+    "--period", required=True, callback=_check_period, help="The month, YYYY-MM."
+)
+
+
+@chargeback.command("run")
+@_period_option
+@click.option("--dry-run", is_flag=True, help="Compute and print; post nothing, write no files.")
+@click.option(
+    "--teams",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Teams and ownership rules (default: deployments/chargeback/teams.yaml).",
+)
+@click.option(
+    "--ratecard",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Platform rate card (default: deployments/chargeback/ratecard.yaml).",
+)
+@click.option(
+    "--usage",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Platform usage per team (default: deployments/chargeback/usage.csv).",
+)
+@click.option(
+    "--metric",
+    type=click.Choice(["BilledCost", "EffectiveCost"]),
+    default="BilledCost",
+    show_default=True,
+    help="The FOCUS cost column allocated.",
+)
+@_fail_on_traceo_error
+def chargeback_run(
+    period: str,
+    dry_run: bool,
+    teams: str | None,
+    ratecard: str | None,
+    usage: str | None,
+    metric: str,
+) -> None:
+    """Run the chargeback flow for --period: reconcile, post (idempotent), write statements."""
+    from flows.chargeback import run_chargeback
+
+    out = run_chargeback(period, dry_run, teams, ratecard, usage, metric)
+    currency = out["currency"]
+    click.echo(f"chargeback {out['period']}: {out['status']}")
+    for team, total in sorted(out["teams"].items()):
+        click.echo(f"  {team:<24} {total:>14} {currency}")
+    click.echo(f"  {'unallocated':<24} {out['unallocated']:>14} {currency}")
+    click.echo(f"  {'source total':<24} {out['source_total']:>14} {currency}  (reconciled)")
+    if dry_run:
+        click.echo("dry run: nothing posted")
+    else:
+        click.echo(f"posted {out['entries_posted']} entries ({out['corrections']} corrections)")
+        click.echo(f"statements in {out['statements']}")
+
+
+@chargeback.command("statement")
+@click.argument("team")
+@_period_option
+@_fail_on_traceo_error
+def chargeback_statement(team: str, period: str) -> None:
+    """Print TEAM's statement for --period as posted in the ledger."""
+    from tasks.chargeback.statements import ledger_statement, render_statement
+    from tasks.store import get_engine
+
+    click.echo(render_statement(ledger_statement(get_engine(), team, period)))
+
+
 @main.command()
 @click.option(
     "--prefect-file",

@@ -121,6 +121,7 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
         _print_outcome(echo, engine, settings, now, summary)
 
         from infra.sandbox.anomaly_demo import run_anomaly_demo
+        from infra.sandbox.chargeback_demo import run_chargeback_demo
         from infra.sandbox.cost_demo import run_cost_demo
 
         echo("")
@@ -128,6 +129,8 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
         run_anomaly_demo(
             echo, engine, notify_via=f"custom-webhook/{DEMO_BLOCK}", spike=cost["spike"]
         )
+        echo("")
+        run_chargeback_demo(echo, engine, home=demo_home)
         echo("")
         echo(f"Notifications received by the webhook: {len(sink.received)}")
         for message in sink.received:

@@ -34,5 +34,7 @@ def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
     assert "Injected spike (Amazon Elastic Compute Cloud - Compute" in out
     assert "found as #" in out
     assert "[COST ANOMALY]" in out
+    assert "Chargeback 2024-09 (9 teams, USD)" in out
+    assert "= source total 20.52 USD: OK" in out
     assert (tmp_path / "home" / "demo" / "traceo-demo.db").exists()
     assert "demo-password" not in out + done.stderr

@@ -20,6 +20,7 @@ WORKLOADS: dict[str, str] = {
     "browser_checks": "deployments.bench.browser_checks",
     "anomaly_scoring": "deployments.bench.anomaly_scoring",
     "cost_ingest": "deployments.bench.cost_ingest",
+    "chargeback_allocation": "deployments.bench.chargeback_allocation",
 }
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-from tasks.store import cost_models  # noqa: F401  (registers the cost tables on Base.metadata)
+# Imported to register their tables on Base.metadata (autogenerate must see every model).
+import tasks.cost.anomaly.models  # noqa: F401
+from tasks.store import chargeback_models, cost_models  # noqa: F401
 from tasks.store.models import Base
 
 config = context.config

@@ -1,0 +1,132 @@
+"""Cost lines for allocation as Arrow columns: from FOCUS rows or from the store in one query.
+
+Money stays ``decimal128(38, 12)`` (the store's ``numeric(38, 12)``), so sums computed by Arrow
+are exact; it becomes :class:`~decimal.Decimal` only once grouped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import Text, cast, select
+from sqlalchemy.engine import Engine
+
+from tasks.cost.focus import DECIMAL, TIMESTAMP, find_column
+from tasks.store.cost_models import CostLine
+
+__all__ = ["SCHEMA", "CostColumns", "lines_from_store"]
+
+_STRINGS = (
+    "billing_currency",
+    "charge_category",
+    "service_name",
+    "service_category",
+    "sub_account_id",
+    "resource_id",
+    "tags",
+)
+SCHEMA = pa.schema(
+    [
+        pa.field("billed_cost", DECIMAL),
+        pa.field("effective_cost", DECIMAL),
+        pa.field("charge_period_start", TIMESTAMP),
+        *(pa.field(name, pa.string()) for name in _STRINGS),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class CostColumns:
+    """The columns allocation needs, one Arrow table (see :data:`SCHEMA`)."""
+
+    table: pa.Table
+
+    def __post_init__(self) -> None:
+        missing = [f.name for f in SCHEMA if f.name not in self.table.column_names]
+        if missing:
+            raise ValueError(f"cost columns missing: {missing}")
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Mapping[str, Any]]) -> CostColumns:
+        """Build from FOCUS rows (``BilledCost`` or ``billed_cost`` keys; CSV text accepted)."""
+        data: dict[str, list[Any]] = {f.name: [] for f in SCHEMA}
+        for row in rows:
+            values = _normalise(row)
+            for name, column in data.items():
+                column.append(values.get(name))
+        arrays = {f.name: pa.array(data[f.name], f.type) for f in SCHEMA}
+        return cls(pa.table(arrays, schema=SCHEMA))
+
+
+def _normalise(row: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for header, value in row.items():
+        column = find_column(header) if isinstance(header, str) else None
+        if column is None or column.db not in SCHEMA.names:
+            continue
+        if value is None or (isinstance(value, str) and value.strip() in ("", "NULL")):
+            out[column.db] = None
+        elif column.kind == "decimal":
+            out[column.db] = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+        elif column.kind == "datetime":
+            out[column.db] = _timestamp(value)
+        elif column.db == "tags" and not isinstance(value, str):
+            out[column.db] = json.dumps(value, sort_keys=True)
+        else:
+            out[column.db] = str(value)
+    return out
+
+
+def _timestamp(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def lines_from_store(engine: Engine, period_start: datetime, period_end: datetime) -> CostColumns:
+    """Read the allocation columns of ``cost_lines`` charged in ``[period_start, period_end)``.
+
+    One query selecting only the needed columns; ``tags`` is read as JSON text (no per-row
+    decoding in Python).
+    """
+    columns = [getattr(CostLine, f.name) for f in SCHEMA if f.name != "tags"]
+    query = select(*columns, cast(CostLine.tags, Text).label("tags")).where(
+        CostLine.charge_period_start >= period_start, CostLine.charge_period_start < period_end
+    )
+    names = [f.name for f in SCHEMA if f.name != "tags"] + ["tags"]
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True).execute(query)
+        batches = []
+        for chunk in result.partitions(100_000):
+            by_column = list(zip(*chunk, strict=True))
+            arrays = {
+                name: _column(name, values) for name, values in zip(names, by_column, strict=True)
+            }
+            batches.append(pa.table(arrays).select(SCHEMA.names).cast(SCHEMA))
+    table = pa.concat_tables(batches) if batches else SCHEMA.empty_table()
+    return CostColumns(table)
+
+
+def _column(name: str, values: tuple[Any, ...]) -> pa.Array:
+    field = SCHEMA.field(name)
+    if field.type == TIMESTAMP:
+        return pa.array([_timestamp(v) if v is not None else None for v in values], TIMESTAMP)
+    if field.type == DECIMAL:
+        return pa.array([v if v is None else Decimal(v) for v in values], DECIMAL)
+    if name == "tags":
+        return pa.array([_tags_text(v) for v in values], pa.string())
+    return pa.array(values, pa.string())
+
+
+def _tags_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return None if value in (None, "null") else value
+    return json.dumps(value, sort_keys=True)

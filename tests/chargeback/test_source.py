@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import create_engine
+
+from tasks.chargeback import CostColumns, allocate, lines_from_store
+from tasks.store.cost_models import CostLine
+from tasks.store.models import Base
+from tests.chargeback.helpers import config_from
+
+TEAMS = """
+teams: [{name: data}]
+rules: [{team: data, tags: {business_unit: "*Data"}}]
+"""
+
+
+def _line(cost: str, day: int, month: int = 9, tags: dict | None = None) -> CostLine:
+    start = datetime(2024, month, day, tzinfo=UTC)
+    return CostLine(
+        source="test",
+        billed_cost=Decimal(cost),
+        effective_cost=Decimal(cost) / 2,
+        billing_account_id="1",
+        billing_currency="USD",
+        charge_category="Usage",
+        charge_period_start=start,
+        charge_period_end=start,
+        provider_name="AWS",
+        service_name="EC2",
+        tags=tags,
+    )
+
+
+def test_lines_from_store_reads_the_period_columns_and_allocates(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    Base.metadata.create_all(engine, tables=[Base.metadata.tables["cost_lines"]])
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session, session.begin():
+        session.add_all(
+            [
+                _line("1.25", 1, tags={"business_unit": "PeoriaData"}),
+                _line("0.005", 30),
+                _line("9.00", 1, month=10, tags={"business_unit": "PeoriaData"}),
+            ]
+        )
+    columns = lines_from_store(
+        engine, datetime(2024, 9, 1, tzinfo=UTC), datetime(2024, 10, 1, tzinfo=UTC)
+    )
+    assert isinstance(columns, CostColumns) and len(columns) == 2
+    assert columns.table.column("billed_cost").to_pylist() == [Decimal("1.25"), Decimal("0.005")]
+    allocation = allocate(columns, config_from(tmp_path, TEAMS), [], "2024-09")
+    assert allocation.statements["data"].total == Decimal("1.25")
+    assert allocation.source_total == Decimal("1.255")
+    assert allocation.cloud_total() == Decimal("1.26")  # half-even of 125.5 cents
+    engine.dispose()
+
+
+def test_an_empty_period_allocates_to_zero(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    Base.metadata.create_all(engine, tables=[Base.metadata.tables["cost_lines"]])
+    columns = lines_from_store(
+        engine, datetime(2024, 9, 1, tzinfo=UTC), datetime(2024, 10, 1, tzinfo=UTC)
+    )
+    allocation = allocate(columns, config_from(tmp_path, TEAMS), [], "2024-09")
+    assert (allocation.source_total, allocation.statements["data"].total) == (0, 0)
+    engine.dispose()
