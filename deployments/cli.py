@@ -55,7 +55,7 @@ def db_upgrade() -> None:
 
 @main.group()
 def checks() -> None:
-    """Synthetic checks as code (HTTP and multi-step API checks in YAML)."""
+    """Synthetic checks as code (HTTP, multi-step, browser, TCP and certificate checks in YAML)."""
 
 
 @checks.command("validate")
@@ -411,7 +411,7 @@ def metrics_serve(host: str, port: int, checks_path: Path | None, lookback: int)
 @main.command()
 @_fail_on_traceo_error
 def demo() -> None:
-    """Run the synthetic-monitoring job end to end on embedded defaults (SQLite, local Prefect)."""
+    """Run the jobs end to end on embedded defaults (SQLite, local Prefect, local fakes)."""
     from deployments.demo import run_demo
 
     sys.exit(run_demo(click.echo))
