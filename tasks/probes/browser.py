@@ -212,22 +212,8 @@ class _Engine:
         self, check: BrowserCheck, started: datetime, message: str, secrets: set[str] | None = None
     ) -> ProbeResult:
         message = RenderContext(self.env, secrets=secrets or set()).scrub(message)
-        return ProbeResult(
-            check_id=check.id,
-            region=self.region,
-            scheduled_at=self.scheduled_at,
-            started_at=started,
-            verdict="error",
-            duration_ms=None,
-            status_code=None,
-            failing_step=None,
-            error=message,
-            attempts=1,
-            detail={
-                "type": check.type,
-                "attempts": [{"number": 1, "verdict": "error", "error": message}],
-            },
-            cert_expires_at=None,
+        return ProbeResult.not_run(
+            check.id, check.type, self.region, self.scheduled_at, started, message
         )
 
     def _result(self, prepared: _Prepared, attempts: list[_Attempt]) -> ProbeResult:

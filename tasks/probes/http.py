@@ -111,6 +111,37 @@ class ProbeResult:
         """Pass or degraded: what availability counts as up."""
         return self.verdict in ("pass", "degraded")
 
+    @classmethod
+    def not_run(
+        cls,
+        check_id: str,
+        check_type: str,
+        region: str,
+        scheduled_at: datetime,
+        started_at: datetime,
+        message: str,
+        **detail: Any,
+    ) -> ProbeResult:
+        """An ``error`` result for a check the probe could not run; ``message`` is scrubbed."""
+        return cls(
+            check_id=check_id,
+            region=region,
+            scheduled_at=scheduled_at,
+            started_at=started_at,
+            verdict="error",
+            duration_ms=None,
+            status_code=None,
+            failing_step=None,
+            error=message,
+            attempts=1,
+            detail={
+                "type": check_type,
+                **detail,
+                "attempts": [{"number": 1, "verdict": "error", "error": message}],
+            },
+            cert_expires_at=None,
+        )
+
 
 @dataclass(frozen=True)
 class _Step:
@@ -331,20 +362,9 @@ class _Engine:
         self, prepared: _Prepared, started: datetime, message: str, secrets: set[str]
     ) -> ProbeResult:
         message = RenderContext(self.env, secrets=secrets).scrub(message)
-        attempt = {"number": 1, "verdict": "error", "error": message}
-        return ProbeResult(
-            check_id=prepared.check.id,
-            region=self.region,
-            scheduled_at=self.scheduled_at,
-            started_at=started,
-            verdict="error",
-            duration_ms=None,
-            status_code=None,
-            failing_step=None,
-            error=message,
-            attempts=1,
-            detail={"type": prepared.check.type, "attempts": [attempt]},
-            cert_expires_at=None,
+        check = prepared.check
+        return ProbeResult.not_run(
+            check.id, check.type, self.region, self.scheduled_at, started, message
         )
 
     def _result(self, prepared: _Prepared, attempts: list[_Attempt]) -> ProbeResult:

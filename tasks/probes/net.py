@@ -376,23 +376,14 @@ class _Engine:
         self, check: NetCheck, started: datetime, message: str, ctx: RenderContext
     ) -> ProbeResult:
         message = ctx.scrub(message)
-        return ProbeResult(
-            check_id=check.id,
-            region=self.region,
-            scheduled_at=self.scheduled_at,
-            started_at=started,
-            verdict="error",
-            duration_ms=None,
-            status_code=None,
-            failing_step=None,
-            error=message,
-            attempts=1,
-            detail={
-                "type": check.type,
-                "target": f"{check.host}:{check.port}",
-                "attempts": [{"number": 1, "verdict": "error", "error": message}],
-            },
-            cert_expires_at=None,
+        return ProbeResult.not_run(
+            check.id,
+            check.type,
+            self.region,
+            self.scheduled_at,
+            started,
+            message,
+            target=f"{check.host}:{check.port}",
         )
 
     def _result(self, check: NetCheck, attempts: list[_Attempt]) -> ProbeResult:
