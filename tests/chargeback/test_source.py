@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow.compute as pc
 from sqlalchemy import create_engine
 
-from tasks.chargeback import CostColumns, allocate, lines_from_store
+from tasks.chargeback import CostColumns, allocate, lines_from_store, period_bounds
+from tasks.chargeback.source import SCHEMA
 from tasks.store.cost_models import CostLine
 from tasks.store.models import Base
-from tests.chargeback.helpers import config_from
+from tests.chargeback.helpers import config_from, row
 
 TEAMS = """
 teams: [{name: data}]
@@ -68,3 +71,40 @@ def test_an_empty_period_allocates_to_zero(tmp_path: Path) -> None:
     allocation = allocate(columns, config_from(tmp_path, TEAMS), [], "2024-09")
     assert (allocation.source_total, allocation.statements["data"].total) == (0, 0)
     engine.dispose()
+
+
+def test_lines_from_store_on_each_backend(store_engine, tmp_path: Path) -> None:
+    """Lines written through the bulk path (COPY on PostgreSQL) come back exact, in the period."""
+    from deployments.bench.chargeback_allocation import load_lines
+
+    columns = CostColumns.from_rows(
+        [
+            row("1.25", "EC2", tags={"business_unit": "PeoriaData"}, effective="0.625"),
+            row("0.000000000001", "S3", start="2024-09-30T23:00:00"),
+            row("-0.5", "EC2", ChargeCategory="Credit", SubAccountId="acct-7"),
+            row("9.00", "EC2", tags={"business_unit": "PeoriaData"}, start="2024-10-01T00:00:00"),
+        ]
+    )
+    with store_engine.begin() as conn:
+        assert load_lines(conn, columns) == 4
+    start, end = period_bounds("2024-09")
+    got = lines_from_store(store_engine, start, end)
+    assert got.table.schema == SCHEMA and len(got) == 3
+    table = got.table.sort_by("billed_cost")
+    assert table.column("billed_cost").to_pylist() == [
+        Decimal("-0.5"),
+        Decimal("0.000000000001"),
+        Decimal("1.25"),
+    ]
+    assert pc.sum(got.table.column("billed_cost")).as_py() == Decimal("0.750000000001")
+    assert pc.sum(got.table.column("effective_cost")).as_py() == Decimal("0.125000000001")
+    assert table.column("charge_category").to_pylist() == ["Credit", "Usage", "Usage"]
+    assert table.column("sub_account_id").to_pylist() == ["acct-7", None, None]
+    assert table.column("charge_period_start").to_pylist()[1] == datetime(
+        2024, 9, 30, 23, tzinfo=UTC
+    )
+    tags = table.column("tags").to_pylist()
+    assert tags[:2] == [None, None] and json.loads(tags[2]) == {"business_unit": "PeoriaData"}
+    allocation = allocate(got, config_from(tmp_path, TEAMS), [], "2024-09")
+    assert allocation.statements["data"].total == Decimal("1.25")
+    assert allocation.source_total == Decimal("0.750000000001")
