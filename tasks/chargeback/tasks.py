@@ -163,7 +163,9 @@ def summary_markdown(
         f"{result.posted_total:,.2f} {result.currency}.",
     ]
     if files:
-        lines += ["", f"Statements: `{files.directory}` (summary: `{files.summary.name}`)"]
+        lines += ["", f"Statements in `{files.directory}`:", ""]
+        lines.append(f"- [summary]({files.summary.resolve().as_uri()})")
+        lines += [f"- [{t}]({p.resolve().as_uri()})" for t, p in sorted(files.teams.items())]
     return "\n".join(lines)
 
 

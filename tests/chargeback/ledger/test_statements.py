@@ -117,3 +117,15 @@ def test_statement_cli_exits_2_for_an_unknown_team_or_period_or_a_bad_period():
     assert unknown_period.exit_code == 2
     assert "no chargeback is posted for period 2023-01" in unknown_period.output
     assert bad_period.exit_code == 2 and "is not a month (YYYY-MM)" in bad_period.output
+
+
+def test_the_run_summary_links_every_statement_file(store_engine, tmp_path):
+    from tasks.chargeback.tasks import statement_views, summary_markdown
+
+    alloc = allocation()
+    result = post_allocation(store_engine, alloc)
+    files = _write(tmp_path, alloc)
+    markdown = summary_markdown(result, statement_views(alloc), files)
+    assert f"[summary]({files.summary.resolve().as_uri()})" in markdown
+    for team, path in files.teams.items():
+        assert f"[{team}]({path.resolve().as_uri()})" in markdown
