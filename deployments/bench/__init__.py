@@ -21,6 +21,7 @@ WORKLOADS: dict[str, str] = {
     "anomaly_scoring": "deployments.bench.anomaly_scoring",
     "cost_ingest": "deployments.bench.cost_ingest",
     "chargeback_allocation": "deployments.bench.chargeback_allocation",
+    "fault_proxy": "deployments.bench.fault_proxy",
 }
 
 
