@@ -111,7 +111,8 @@ def lines_from_store(engine: Engine, period_start: datetime, period_end: datetim
                 name: _column(name, values) for name, values in zip(names, by_column, strict=True)
             }
             batches.append(pa.table(arrays).select(SCHEMA.names).cast(SCHEMA))
-    table = pa.concat_tables(batches) if batches else SCHEMA.empty_table()
+    # one contiguous chunk: grouping a 10-chunk table was 3x slower than grouping this
+    table = pa.concat_tables(batches).combine_chunks() if batches else SCHEMA.empty_table()
     return CostColumns(table)
 
 
