@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from deployments.bench import Measurement
+from tasks.local_server import free_port
 
 __all__ = ["run"]
 
@@ -47,15 +48,9 @@ async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": _BODY})
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def _process(flag: str) -> Iterator[int]:
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "deployments.bench.fault_proxy", flag, str(port)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     try:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from deployments.bench import Measurement
+from tasks.local_server import free_port
 
 __all__ = ["run"]
 
@@ -46,15 +47,9 @@ def _serve(port: int) -> None:
     uvicorn.run(_app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def _server() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "deployments.bench.probe_throughput", "--serve", str(port)],
         stdout=subprocess.DEVNULL,

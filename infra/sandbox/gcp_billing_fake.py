@@ -15,17 +15,14 @@ Lists are paged by ``pageSize`` (default :attr:`GcpBillingFake.page_size`, small
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from types import TracebackType
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from tasks.local_server import ThreadedApp
 
 __all__ = ["BillingCatalog", "GcpBillingFake", "default_catalog", "sku"]
 
@@ -125,7 +122,7 @@ def default_catalog() -> BillingCatalog:
     )
 
 
-class GcpBillingFake:
+class GcpBillingFake(ThreadedApp):
     """``with GcpBillingFake() as fake: fake.url`` serves the Cloud Billing API until the end."""
 
     def __init__(
@@ -137,45 +134,10 @@ class GcpBillingFake:
         page_size: int = 2,
     ) -> None:
         self.catalog = catalog or default_catalog()
-        self.host = host
-        self.port = port or _free_port(host)
         self.page_size = page_size
         self.requests: list[str] = []
         self.fail_next: list[int] = []  # HTTP statuses to answer the next requests with
-        self.app = self._build_app()
-        config = uvicorn.Config(
-            self.app, host=self.host, port=self.port, log_level="warning", access_log=False
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="gcp-billing", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> GcpBillingFake:
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and self._thread.is_alive():
-            if self._server.started:
-                return self
-            time.sleep(0.02)
-        raise RuntimeError(f"Cloud Billing fake did not start on {self.url}")
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-
-    def __enter__(self) -> GcpBillingFake:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().__init__(self._build_app(), "gcp-billing", host, port)
 
     def _build_app(self) -> FastAPI:
         app = FastAPI(title="Cloud Billing fake", openapi_url=None, docs_url=None)
@@ -298,9 +260,3 @@ def _error(status: int, message: str) -> JSONResponse:
     }
     body = {"error": {"code": status, "message": message, "status": names.get(status, "UNKNOWN")}}
     return JSONResponse(body, status_code=status)
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])

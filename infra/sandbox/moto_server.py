@@ -10,11 +10,12 @@ every page of the tag query. :meth:`reset` clears all state (and the queue).
 from __future__ import annotations
 
 import logging
-import socket
 from types import TracebackType
 from typing import Any
 
 import httpx
+
+from tasks.local_server import free_port
 
 __all__ = ["MotoServer"]
 
@@ -33,7 +34,7 @@ class MotoServer:
         from moto.server import ThreadedMotoServer
 
         self.host = host
-        self.port = port or _free_port(host)
+        self.port = port or free_port(host)
         self._server = ThreadedMotoServer(ip_address=host, port=self.port, verbose=False)
         self._running = False
 
@@ -91,9 +92,3 @@ class MotoServer:
             "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS["aws_secret_access_key"],
             "AWS_DEFAULT_REGION": DUMMY_CREDENTIALS["region_name"],
         }
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])

@@ -24,20 +24,16 @@ Proxies run on the API's own event loop, so every handler touches them without l
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from types import TracebackType
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from tasks.chaos.proxy import Proxy, ProxyRegistry
 from tasks.chaos.toxics import ProxyConflictError, ToxicSpecError, parse_toxic
+from tasks.local_server import ThreadedApp
 
 __all__ = ["VERSION", "FaultProxyServer", "create_app"]
 
@@ -170,7 +166,7 @@ def create_app(registry: ProxyRegistry | None = None) -> FastAPI:
     return app
 
 
-class FaultProxyServer:
+class FaultProxyServer(ThreadedApp):
     """Context manager: the control API (and its proxies) on 127.0.0.1 in a background thread.
 
     ``with FaultProxyServer() as fp: fp.url`` is the API base URL (Toxiproxy's is port 8474;
@@ -178,48 +174,5 @@ class FaultProxyServer:
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host = host
-        self.port = port or _free_port(host)
         self.registry = ProxyRegistry()
-        self.app = create_app(self.registry)
-        config = uvicorn.Config(
-            self.app, host=host, port=self.port, log_level="warning", access_log=False
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="fault-proxy", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> FaultProxyServer:
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self._server.started:
-                return self
-            if not self._thread.is_alive():
-                break
-            time.sleep(0.02)
-        raise RuntimeError(f"fault proxy API did not start on {self.url}")
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-
-    def __enter__(self) -> FaultProxyServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+        super().__init__(create_app(self.registry), "fault-proxy", host, port)
