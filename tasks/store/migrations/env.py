@@ -6,7 +6,14 @@ from alembic import context
 
 # Imported to register their tables on Base.metadata (autogenerate must see every model).
 import tasks.cost.anomaly.models  # noqa: F401
-from tasks.store import chargeback_models, cost_models  # noqa: F401
+from tasks.store import (  # noqa: F401
+    chaos_models,
+    chargeback_models,
+    cost_models,
+    fulfilment_models,
+    model_registry_models,
+    privacy_models,
+)
 from tasks.store.models import Base
 
 config = context.config
