@@ -1,0 +1,47 @@
+"""Chaos experiments: inject a fault, hold the SLO to it before / during / after, roll back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+from prefect.runtime import flow_run
+
+from tasks.chaos.tasks import (
+    publish_chaos_report,
+    publish_plan,
+    rollback_after_cancellation,
+    rollback_after_crash,
+    run_chaos_experiment,
+    validate_experiment,
+)
+from tasks.failure import report_failure
+from tasks.redaction import install_redaction
+
+__all__ = ["run_experiment"]
+
+
+@flow(
+    name="run_experiment",
+    log_prints=False,
+    on_cancellation=[rollback_after_cancellation],
+    on_crashed=[rollback_after_crash],
+    on_failure=[report_failure],
+)
+def run_experiment(experiment_path: str, dry_run: bool = False) -> dict[str, Any]:
+    """Run a Chaos Toolkit experiment file with the SLO as its steady state.
+
+    Args:
+        experiment_path: the experiment (JSON or YAML), e.g.
+            ``deployments/experiments/shop-latency-100ms.yaml``.
+        dry_run: validate and publish the plan; inject nothing.
+
+    Returns:
+        The run's summary (verdict passed / failed / aborted, status, faults, clean).
+    """
+    install_redaction()
+    experiment = validate_experiment(experiment_path)
+    if dry_run:
+        return publish_plan(experiment)
+    outcome = run_chaos_experiment(experiment, flow_run_id=flow_run.id)
+    return publish_chaos_report(outcome)
