@@ -1,0 +1,195 @@
+"""``traceo intake ...`` (the webhook service) and ``traceo dsr submit`` (the on-call path).
+
+Only click is imported here; each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["intake", "submit"]
+
+
+def _traceo_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Print a Traceo error as one line and exit 2 (no traceback for expected errors)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from tasks.errors import TraceoError
+
+        try:
+            return func(*args, **kwargs)
+        except TraceoError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@click.group()
+def intake() -> None:
+    """The intake service: signed webhooks from Jira, ServiceNow, Zendesk and generic JSON."""
+
+
+@intake.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8787, show_default=True, type=int)
+@click.option(
+    "--allowlist",
+    "allowlist_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Deployments signed requests may run (default: deployments/intake/allowlist.yaml).",
+)
+@click.option(
+    "--retry-every",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds between retries of fulfilment runs that could not be started (0: never).",
+)
+@_traceo_errors
+def serve(host: str, port: int, allowlist_path: Path | None, retry_every: float) -> None:
+    """Serve the intake API with uvicorn (secrets: TRACEO_INTAKE_SECRET_<SOURCE> or blocks)."""
+    import logging
+    import threading
+
+    import uvicorn
+
+    from deployments.intake.allowlist import DEFAULT_ALLOWLIST, load_allowlist
+    from deployments.intake.app import create_app, load_secrets
+    from deployments.intake.starter import PrefectStarter, sweep_pending
+    from tasks.redaction import install_redaction
+    from tasks.store import get_engine
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    install_redaction()
+    engine = get_engine()
+    secrets = load_secrets()
+    if not secrets:
+        click.echo(
+            "warning: no source secrets configured; every webhook will get 401 "
+            "(set TRACEO_INTAKE_SECRET_JIRA, _SERVICENOW, _ZENDESK or _GENERIC)",
+            err=True,
+        )
+    else:
+        click.echo(f"accepting signed webhooks from: {', '.join(sorted(secrets))}")
+    allowlist = load_allowlist(allowlist_path or DEFAULT_ALLOWLIST)
+    starter = PrefectStarter()
+    stop = threading.Event()
+    if retry_every:
+        args = (engine, starter, retry_every, stop)
+        threading.Thread(target=sweep_pending, args=args, name="intake-sweep", daemon=True).start()
+    app = create_app(engine, starter, secrets, allowlist=allowlist)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        stop.set()
+
+
+@intake.command("start-pending")
+@_traceo_errors
+def start_pending_command() -> None:
+    """Start the fulfilment run of every stored request still waiting for one."""
+    from deployments.intake.starter import PrefectStarter, start_pending
+    from tasks.store import get_engine
+
+    started, failed = start_pending(get_engine(), PrefectStarter())
+    click.echo(f"started {started}, still pending {failed}")
+    if failed:
+        sys.exit(1)
+
+
+def _corrections(values: tuple[str, ...]) -> dict[str, str] | None:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter("use <collection>.<field>=<new value>", param_hint="--set")
+        out[key.strip()] = value
+    return out or None
+
+
+@click.command("submit")
+@click.option(
+    "--type",
+    "request_type",
+    required=True,
+    type=click.Choice(["access", "erasure", "correction", "opt-out"]),
+)
+@click.option("--jurisdiction", required=True, type=click.Choice(["GDPR", "CCPA"]))
+@click.option("--email", help="The subject's e-mail address.")
+@click.option("--phone", help="The subject's phone number (international format).")
+@click.option("--customer-id", help="The subject's customer id.")
+@click.option("--ticket", required=True, help="The ticket this request answers (de-duplicates).")
+@click.option(
+    "--set",
+    "corrections",
+    multiple=True,
+    metavar="COLLECTION.FIELD=VALUE",
+    help="A corrected value (correction requests; repeatable).",
+)
+@click.option(
+    "--start/--no-start",
+    default=True,
+    show_default=True,
+    help="Start the fulfilment deployment now (else: traceo intake start-pending).",
+)
+@_traceo_errors
+def submit(
+    request_type: str,
+    jurisdiction: str,
+    email: str | None,
+    phone: str | None,
+    customer_id: str | None,
+    ticket: str,
+    corrections: tuple[str, ...],
+    start: bool,
+) -> None:
+    """Record a data-subject request by hand, exactly as a webhook would, and start it."""
+    from deployments.intake.starter import PrefectStarter, start_fulfilment
+    from tasks.privacy.requests import InvalidRequestError, create_request, parse_new_request
+    from tasks.store import get_engine
+
+    identities = {"email": email, "phone": phone, "customer_id": customer_id}
+    try:
+        new = parse_new_request(
+            {
+                "source": "cli",
+                "ticket_id": ticket,
+                "request_type": request_type,
+                "jurisdiction": jurisdiction,
+                "identities": {k: v for k, v in identities.items() if v},
+                "corrections": _corrections(corrections),
+            }
+        )
+    except InvalidRequestError as exc:
+        for field, reason in exc.issues:
+            click.echo(f"error: {field}: {reason}", err=True)
+        sys.exit(2)
+    engine = get_engine()
+    created = create_request(engine, new)
+    due = created.due_at.date().isoformat()
+    if not created.created:
+        click.echo(f"ticket {ticket} is already request {created.public_id} ({created.status})")
+        return
+    click.echo(f"request {created.public_id} received: {jurisdiction} {request_type}, due {due}")
+    if not start:
+        click.echo("not started; run `traceo intake start-pending` to start it")
+        return
+    flow_run_id = start_fulfilment(engine, PrefectStarter(), created.public_id)
+    if flow_run_id is None:
+        click.echo(
+            "warning: could not start the fulfilment deployment; the request is stored as "
+            "received; run `traceo intake start-pending` when Prefect is reachable",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"fulfilment flow run {flow_run_id}")

@@ -1,0 +1,123 @@
+"""Turning each ticketing system's webhook body into a :class:`~tasks.privacy.requests.NewRequest`.
+
+Shapes (see ``docs/intake.md`` for full examples):
+
+- jira: the issue webhook, ``{"webhookEvent": ..., "issue": {"key": "PRIV-12", "fields": {...}}}``;
+  the request fields are issue fields named by :data:`JIRA_FIELDS` (override with the JSON object
+  ``TRACEO_INTAKE_JIRA_FIELDS``, e.g. ``{"email": "customfield_10051"}``); select-list values
+  (``{"value": "erasure"}``) are unwrapped.
+- servicenow: ``{"sys_id": ..., "number": ..., "variables": {...}}`` (a catalog item's variables);
+  the ticket is the ``sys_id`` (what the Table API updates).
+- zendesk: a trigger's JSON body, ``{"ticket": {"id": "{{ticket.id}}", "request_type": ...}}``.
+- generic: ``{"ticket_id", "request_type", "jurisdiction", "identities": {...}, "corrections"}``.
+
+Validation errors name the field as the sender wrote it (``issue.fields.dsr_email``), never its
+value.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from tasks.errors import ConfigurationError
+from tasks.privacy.requests import InvalidRequestError, NewRequest, parse_new_request
+
+__all__ = ["JIRA_FIELDS", "parse_body", "to_new_request"]
+
+_REQUEST_FIELDS = ("request_type", "jurisdiction", "corrections")
+_IDENTITY_FIELDS = ("email", "phone", "customer_id")
+
+JIRA_FIELDS: dict[str, str] = {
+    "request_type": "dsr_type",
+    "jurisdiction": "dsr_jurisdiction",
+    "email": "dsr_email",
+    "phone": "dsr_phone",
+    "customer_id": "dsr_customer_id",
+    "corrections": "dsr_corrections",
+}
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    """The JSON object in ``body``; anything else is a 422 naming ``body``."""
+    try:
+        data = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequestError([("body", "not valid JSON")]) from None
+    if not isinstance(data, dict):
+        raise InvalidRequestError([("body", "must be a JSON object")])
+    return data
+
+
+def _object(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise InvalidRequestError([(f"{where}{key}", "required object is missing")])
+    return value
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, dict) and "value" in value and len(value) <= 3:
+        return value["value"]  # Jira select lists: {"self": ..., "value": ..., "id": ...}
+    return value
+
+
+def _jira_fields() -> dict[str, str]:
+    raw = os.environ.get("TRACEO_INTAKE_JIRA_FIELDS")
+    if not raw:
+        return JIRA_FIELDS
+    try:
+        override = json.loads(raw)
+    except ValueError:
+        raise ConfigurationError("TRACEO_INTAKE_JIRA_FIELDS is not a JSON object") from None
+    unknown = set(override) - set(JIRA_FIELDS)
+    if not isinstance(override, dict) or unknown:
+        raise ConfigurationError(f"TRACEO_INTAKE_JIRA_FIELDS: unknown keys {sorted(unknown)}")
+    return {**JIRA_FIELDS, **override}
+
+
+def _from_flat(source: str, ticket: Any, flat: dict[str, Any]) -> dict[str, Any]:
+    """Build the NewRequest input from a flat mapping of our field names."""
+    data: dict[str, Any] = {"source": source, "ticket_id": ticket}
+    for key in _REQUEST_FIELDS:
+        if flat.get(key) is not None:
+            data[key] = flat[key]
+    data["identities"] = {k: flat[k] for k in _IDENTITY_FIELDS if flat.get(k) not in (None, "")}
+    return data
+
+
+def _translate(error: InvalidRequestError, where: dict[str, str]) -> InvalidRequestError:
+    issues = []
+    for field, reason in error.issues:
+        head = field.split(".")[-1] if field.startswith("identities.") else field
+        issues.append((where.get(head, where.get(field, field)), reason))
+    return InvalidRequestError(issues)
+
+
+def to_new_request(source: str, data: dict[str, Any]) -> NewRequest:
+    """Validate one webhook body from ``source``; :class:`InvalidRequestError` names fields."""
+    if source == "generic":
+        return parse_new_request({"source": "generic", **data})
+    if source == "jira":
+        issue = _object(data, "issue", "")
+        fields = _object(issue, "fields", "issue.")
+        names = _jira_fields()
+        flat = {ours: _unwrap(fields.get(theirs)) for ours, theirs in names.items()}
+        where = {ours: f"issue.fields.{theirs}" for ours, theirs in names.items()}
+        ticket, where["ticket_id"] = issue.get("key"), "issue.key"
+    elif source == "servicenow":
+        flat = _object(data, "variables", "")
+        where = {key: f"variables.{key}" for key in (*_REQUEST_FIELDS, *_IDENTITY_FIELDS)}
+        ticket, where["ticket_id"] = data.get("sys_id"), "sys_id"
+    elif source == "zendesk":
+        flat = _object(data, "ticket", "")
+        where = {key: f"ticket.{key}" for key in (*_REQUEST_FIELDS, *_IDENTITY_FIELDS)}
+        ticket, where["ticket_id"] = flat.get("id"), "ticket.id"
+    else:
+        raise InvalidRequestError([("source", f"unknown source {source}")])
+    where["identities"] = "identities (email, phone, customer_id)"
+    try:
+        return parse_new_request(_from_flat(source, ticket, flat))
+    except InvalidRequestError as exc:
+        raise _translate(exc, where) from None

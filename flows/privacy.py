@@ -1,0 +1,95 @@
+"""Data-subject requests: fulfil one request, watch deadlines, enforce retention."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from tasks.errors import TraceoError
+from tasks.failure import report_failure
+from tasks.privacy.tasks import (
+    alert_deadlines,
+    apply_to_datastore,
+    begin_request,
+    close_request,
+    package_bundle,
+    plan_request,
+    purge_expired,
+    verify_outcome,
+)
+from tasks.redaction import install_redaction
+from tasks.results import rerunnable
+
+__all__ = ["enforce_retention", "fulfil_request", "watch_deadlines"]
+
+
+@flow(
+    name="fulfil_request",
+    retries=2,
+    retry_delay_seconds=300,
+    log_prints=False,
+    on_failure=[report_failure],
+    **rerunnable(),
+)
+def fulfil_request(request_id: str) -> dict[str, Any]:
+    """Fulfil data-subject request ``request_id`` (access, erasure, correction or opt-out).
+
+    begin -> plan (graph traversal from the identities) -> one task per datastore -> verify
+    (or package an access bundle) -> close (ticket comment and status). A failed step leaves the
+    request ``waiting`` (datastore down; the run retries) or ``failed``; a rerun resumes at that
+    step. The request id is the only parameter: identities are read from the store by each task.
+    """
+    install_redaction()
+    try:
+        started = begin_request(request_id)
+        if started["done"]:
+            return {"request_id": request_id, "status": "completed", "rerun": True}
+        plan_request(request_id)
+        futures = {
+            name: apply_to_datastore.submit(request_id, name) for name in started["datastores"]
+        }
+        done = {name: future.result() for name, future in futures.items()}
+        if started["request_type"] == "access":
+            package_bundle(request_id)
+        else:
+            verify_outcome(request_id)
+        closed = close_request(request_id)
+    except TraceoError as exc:
+        from tasks.privacy.fulfil import hold
+        from tasks.privacy.tasks import actor
+        from tasks.store import get_engine
+
+        hold(get_engine(), request_id, exc, actor())
+        raise
+    return {
+        "request_id": request_id,
+        "status": "completed",
+        "request_type": started["request_type"],
+        "datastores": sorted(done),
+        "records": closed["records"],
+    }
+
+
+@flow(name="watch_deadlines", log_prints=False, on_failure=[report_failure], **rerunnable())
+def watch_deadlines(warn_days: int | None = None, notify_via: str | None = None) -> dict[str, int]:
+    """Alert on open requests due within ``warn_days`` (default ``TRACEO_DSR_WARN_DAYS``) and
+    overdue ones, through the notification block ``notify_via`` (default ``TRACEO_DSR_NOTIFY``)."""
+    from tasks.privacy.config import privacy_settings
+
+    install_redaction()
+    settings = privacy_settings()
+    days = settings.warn_days if warn_days is None else warn_days
+    return alert_deadlines(days, notify_via or settings.notify)
+
+
+@flow(name="enforce_retention", log_prints=False, on_failure=[report_failure], **rerunnable())
+def enforce_retention() -> dict[str, dict[str, int]]:
+    """Delete data older than the data map's retention per region and category (audited)."""
+    from tasks.privacy.config import resolve_datamap
+    from tasks.privacy.retention import retention_datastores
+
+    install_redaction()
+    names = retention_datastores(resolve_datamap())
+    futures = {name: purge_expired.submit(name) for name in names}
+    return {name: future.result() for name, future in futures.items()}

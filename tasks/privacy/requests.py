@@ -1,0 +1,395 @@
+"""Data-subject requests: validation, legal due dates, and the stored lifecycle.
+
+A request arrives from a ticket (Jira, ServiceNow, Zendesk, a generic JSON webhook) or the CLI,
+is validated into a :class:`NewRequest`, de-duplicated per ``(source, ticket_id)`` and stored as a
+:class:`~tasks.store.privacy_models.DsrRequest` with its legal due date:
+
+- GDPR (Art. 12(3)): one calendar month from receipt, the same day of the next month or that
+  month's last day (January 31 -> February 28/29); extendable by two further months, i.e. three
+  calendar months from receipt.
+- CCPA (Cal. Civ. Code 1798.130): 45 calendar days, extendable once by 45 more (90 in all).
+
+The request's ``public_id`` (a UUID4) is the only thing that leaves the store: error messages
+here name it, never an identity.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import threading
+import uuid
+import weakref
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tasks.errors import NotFoundError, PermanentError
+from tasks.specs import field_path
+from tasks.store.engine import session_scope
+from tasks.store.privacy_models import DsrRequest, IntakeDelivery
+
+__all__ = [
+    "SOURCES",
+    "STATUSES",
+    "CreatedRequest",
+    "Identities",
+    "InvalidRequestError",
+    "Jurisdiction",
+    "NewRequest",
+    "ReplayedDeliveryError",
+    "RequestType",
+    "add_months",
+    "create_request",
+    "due_date",
+    "extend_deadline",
+    "extended_due_date",
+    "load_request",
+    "parse_new_request",
+    "pending_starts",
+    "prune_deliveries",
+    "record_delivery",
+    "record_flow_run",
+    "record_start_failure",
+    "set_status",
+]
+
+RequestType = Literal["access", "erasure", "correction", "opt-out"]
+Jurisdiction = Literal["GDPR", "CCPA"]
+Source = Literal["jira", "servicenow", "zendesk", "generic", "cli"]
+SOURCES: tuple[str, ...] = ("jira", "servicenow", "zendesk", "generic", "cli")
+STATUSES: tuple[str, ...] = (
+    "received",
+    "in_progress",
+    "waiting",
+    "completed",
+    "failed",
+    "rejected",
+)
+_FINAL = {"completed", "rejected"}
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
+_CORRECTION_KEY = re.compile(r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-.]+$")
+
+
+class InvalidRequestError(PermanentError):
+    """A request failed validation; ``issues`` lists ``(field, reason)``, never the values."""
+
+    def __init__(self, issues: list[tuple[str, str]]) -> None:
+        self.issues = list(issues)
+        super().__init__(
+            "invalid request: " + "; ".join(f"{field}: {reason}" for field, reason in self.issues)
+        )
+
+
+class ReplayedDeliveryError(PermanentError):
+    """A webhook delivery (its id or signature) was already accepted once."""
+
+
+class Identities(BaseModel):
+    """Who the request is about; at least one identity is required."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+    customer_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not _EMAIL.match(value):
+            raise ValueError("not an e-mail address")
+        return value.lower()
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        digits = _PHONE_PUNCTUATION.sub("", value)
+        if digits.startswith("00"):
+            digits = "+" + digits[2:]
+        body = digits.removeprefix("+")
+        if not body.isdigit() or not 7 <= len(body) <= 15:
+            raise ValueError("not a phone number (7 to 15 digits, optional leading +)")
+        return "+" + body
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Identities:
+        if not (self.email or self.phone or self.customer_id):
+            raise ValueError("at least one of email, phone, customer_id is required")
+        return self
+
+
+class NewRequest(BaseModel):
+    """A validated request as it arrives, before it is stored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    source: Source
+    ticket_id: str = Field(min_length=1, max_length=200)
+    request_type: RequestType
+    jurisdiction: Jurisdiction
+    identities: Identities
+    corrections: dict[str, Any] | None = None
+
+    @field_validator("request_type", mode="before")
+    @classmethod
+    def _type(cls, value: Any) -> Any:
+        return value.strip().lower().replace("_", "-") if isinstance(value, str) else value
+
+    @field_validator("jurisdiction", mode="before")
+    @classmethod
+    def _jurisdiction(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("ticket_id", mode="before")
+    @classmethod
+    def _ticket(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _corrections(self) -> NewRequest:
+        if self.request_type == "correction":
+            if not self.corrections:
+                raise ValueError("corrections: required for a correction request")
+            bad = [key for key in self.corrections if not _CORRECTION_KEY.match(key)]
+            if bad:
+                raise ValueError("corrections: keys must look like <collection>.<field>")
+        elif self.corrections:
+            raise ValueError("corrections: only allowed for a correction request")
+        return self
+
+
+def parse_new_request(data: dict[str, Any]) -> NewRequest:
+    """Validate ``data`` into a :class:`NewRequest`; errors name fields, never echo values."""
+    try:
+        return NewRequest.model_validate(data)
+    except ValidationError as exc:
+        issues = []
+        for error in exc.errors(include_input=False, include_url=False):
+            loc = tuple(p for p in error["loc"] if p)
+            message = error["msg"].removeprefix("Value error, ")
+            field, sep, rest = message.partition(": ")
+            if not loc and sep and field in NewRequest.model_fields:
+                loc, message = (field,), rest
+            issues.append((field_path(loc) or "request", message))
+        raise InvalidRequestError(issues) from None
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """``moment`` plus calendar months, clamped to the target month's last day."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def due_date(jurisdiction: str, received_at: datetime) -> datetime:
+    """The legal deadline of a request received at ``received_at``."""
+    if jurisdiction == "GDPR":
+        return add_months(received_at, 1)
+    if jurisdiction == "CCPA":
+        return received_at + timedelta(days=45)
+    raise ValueError(f"unknown jurisdiction {jurisdiction!r}")
+
+
+def extended_due_date(jurisdiction: str, received_at: datetime) -> datetime:
+    """The deadline after the one extension the law allows (GDPR +2 months, CCPA +45 days)."""
+    if jurisdiction == "GDPR":
+        return add_months(received_at, 3)
+    if jurisdiction == "CCPA":
+        return received_at + timedelta(days=90)
+    raise ValueError(f"unknown jurisdiction {jurisdiction!r}")
+
+
+@dataclass(frozen=True)
+class CreatedRequest:
+    """What intake answers: the request id, its deadline, and whether it is new."""
+
+    public_id: str
+    due_at: datetime
+    created: bool
+    status: str
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+_SQLITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+
+def _writing(engine: Engine) -> AbstractContextManager[object]:
+    """Serialise this process's writes to a SQLite store.
+
+    SQLite allows one writer; threads that collide wait in its busy handler, which sleeps in
+    steps of up to 100 ms. Queuing on a lock instead keeps the intake's throughput steady.
+    """
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    return _SQLITE_LOCKS.setdefault(engine, threading.Lock())
+
+
+def record_delivery(
+    conn: Connection | Session, source: str, delivery_id: str, now: datetime
+) -> None:
+    """Remember an accepted delivery; raises :class:`ReplayedDeliveryError` if seen before.
+
+    Runs inside the caller's transaction (a Connection or a Session), which a replay aborts.
+    """
+    values = {"source": source, "delivery_id": delivery_id[:200], "received_at": now}
+    try:
+        conn.execute(insert(IntakeDelivery).values(**values))
+    except IntegrityError:
+        raise ReplayedDeliveryError(f"{source} delivery already accepted") from None
+
+
+def prune_deliveries(engine: Engine, before: datetime) -> int:
+    """Forget signature-based deliveries accepted before ``before``; returns how many.
+
+    Those carry a timestamp, so once outside the replay window they are refused as stale anyway.
+    Delivery ids without a timestamp (Jira's) are kept: only they prevent a late replay.
+    """
+    stmt = delete(IntakeDelivery).where(
+        IntakeDelivery.received_at < before, IntakeDelivery.delivery_id.startswith("sig:")
+    )
+    with _writing(engine), engine.begin() as conn:
+        return int(conn.execute(stmt).rowcount)
+
+
+def create_request(
+    engine: Engine,
+    new: NewRequest,
+    *,
+    delivery_id: str | None = None,
+    now: datetime | None = None,
+) -> CreatedRequest:
+    """Store ``new`` (or find the request already stored for its ticket) in one transaction.
+
+    With ``delivery_id`` the delivery is recorded in the same transaction, so a replay is refused
+    (:class:`ReplayedDeliveryError`) and a refused request leaves nothing behind. Core statements,
+    not the ORM: this is the intake's hot path (see ``deployments/bench/intake_throughput.py``).
+    """
+    now = now or _now()
+    find = select(DsrRequest.public_id, DsrRequest.due_at, DsrRequest.status).where(
+        DsrRequest.source == new.source, DsrRequest.ticket_id == new.ticket_id
+    )
+    for attempt in range(2):
+        try:
+            with _writing(engine), engine.begin() as conn:
+                if delivery_id is not None:
+                    record_delivery(conn, new.source, delivery_id, now)
+                existing = conn.execute(find).first()
+                if existing is not None:
+                    return CreatedRequest(
+                        existing.public_id, existing.due_at, False, existing.status
+                    )
+                public_id, due_at = str(uuid.uuid4()), due_date(new.jurisdiction, now)
+                row = {
+                    "public_id": public_id,
+                    "source": new.source,
+                    "ticket_id": new.ticket_id,
+                    "request_type": new.request_type,
+                    "jurisdiction": new.jurisdiction,
+                    "status": "received",
+                    "received_at": now,
+                    "due_at": due_at,
+                    "identities": new.identities.model_dump(exclude_none=True),
+                    "corrections": new.corrections,
+                    "start_attempts": 0,
+                    "updated_at": now,
+                }
+                conn.execute(insert(DsrRequest).values(**row))
+                return CreatedRequest(public_id, due_at, True, "received")
+        except IntegrityError:
+            # Another writer stored the same ticket between our read and insert: read it back.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def load_request(engine: Engine, public_id: str) -> DsrRequest:
+    """The stored request ``public_id``; :class:`NotFoundError` names the id only."""
+    with session_scope(engine) as session:
+        row = session.scalars(select(DsrRequest).where(DsrRequest.public_id == public_id)).first()
+        if row is None:
+            raise NotFoundError(f"data-subject request {public_id} not found")
+        return row
+
+
+def _update(engine: Engine, public_id: str, **values: Any) -> DsrRequest:
+    with _writing(engine), session_scope(engine) as session:
+        row = session.scalars(select(DsrRequest).where(DsrRequest.public_id == public_id)).first()
+        if row is None:
+            raise NotFoundError(f"data-subject request {public_id} not found")
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.updated_at = _now()
+        return row
+
+
+def set_status(engine: Engine, public_id: str, status: str, detail: str | None = None) -> None:
+    """Move a request to ``status`` (``detail``: a short reason, no personal data)."""
+    if status not in STATUSES:
+        raise PermanentError(f"unknown request status {status!r}; expected one of {STATUSES}")
+    _update(engine, public_id, status=status, status_detail=detail)
+
+
+def extend_deadline(engine: Engine, public_id: str) -> datetime:
+    """Apply the one legal extension; returns the new deadline. A second extension is refused."""
+    row = load_request(engine, public_id)
+    if row.extended_until is not None:
+        raise PermanentError(f"data-subject request {public_id} was already extended")
+    if row.status in _FINAL:
+        raise PermanentError(f"data-subject request {public_id} is {row.status}")
+    until = extended_due_date(row.jurisdiction, row.received_at)
+    _update(engine, public_id, extended_until=until)
+    return until
+
+
+def _started(engine: Engine, public_id: str, **values: Any) -> None:
+    stmt = (
+        update(DsrRequest)
+        .where(DsrRequest.public_id == public_id)
+        .values(start_attempts=DsrRequest.start_attempts + 1, updated_at=_now(), **values)
+    )
+    with _writing(engine), engine.begin() as conn:
+        if conn.execute(stmt).rowcount != 1:
+            raise NotFoundError(f"data-subject request {public_id} not found")
+
+
+def record_flow_run(engine: Engine, public_id: str, flow_run_id: str) -> None:
+    """Remember the fulfilment flow run started for a request."""
+    _started(engine, public_id, flow_run_id=flow_run_id)
+
+
+def record_start_failure(engine: Engine, public_id: str) -> None:
+    """Count a failed attempt to start the fulfilment run (the request stays ``received``)."""
+    _started(engine, public_id)
+
+
+def pending_starts(engine: Engine, received_before: datetime | None = None) -> list[str]:
+    """Ids of requests still ``received`` with no fulfilment run started, oldest first.
+
+    ``received_before`` leaves out requests so recent that their first start may be under way.
+    """
+    stmt = (
+        select(DsrRequest.public_id)
+        .where(DsrRequest.status == "received", DsrRequest.flow_run_id.is_(None))
+        .order_by(DsrRequest.received_at)
+    )
+    if received_before is not None:
+        stmt = stmt.where(DsrRequest.received_at < received_before)
+    with session_scope(engine) as session:
+        return list(session.scalars(stmt))

@@ -1,0 +1,147 @@
+"""Prefect tasks of the privacy flows: thin wrappers over :mod:`tasks.privacy.fulfil`.
+
+Parameters are request ids and datastore names, results are counts: identities are loaded from
+the store inside each task and never pass through Prefect. ``NO_CACHE`` keeps inputs from being
+hashed or persisted. Only transient errors (a datastore down) are retried; an unexpected error is
+re-raised as a :class:`PermanentError` naming its class only, since its message could quote data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.errors import PermanentError, TraceoError, TransientError
+from tasks.privacy import fulfil
+from tasks.store import get_engine
+
+__all__ = [
+    "alert_deadlines",
+    "apply_to_datastore",
+    "begin_request",
+    "close_request",
+    "package_bundle",
+    "plan_request",
+    "purge_expired",
+    "verify_outcome",
+]
+
+
+def actor() -> str:
+    """Who acts, for the audit log: the flow run when there is one."""
+    from prefect.runtime import flow_run
+
+    run_id = flow_run.id
+    return f"flow-run/{run_id}" if run_id else "traceo-fulfilment"
+
+
+def _retry_transient(_task: Any, _task_run: Any, state: Any) -> bool:
+    try:
+        state.result()
+    except TransientError:
+        return True
+    except BaseException:
+        return False
+    return False
+
+
+@contextmanager
+def _contained(step: str) -> Iterator[None]:
+    try:
+        yield
+    except TraceoError:
+        raise
+    except Exception as exc:
+        raise PermanentError(f"step {step} failed ({type(exc).__name__})") from None
+
+
+def _step(name: str, retries: int = 3) -> Callable[[Callable[..., Any]], Any]:
+    return task(
+        name=name,
+        cache_policy=NO_CACHE,
+        retries=retries,
+        retry_delay_seconds=[2.0, 10.0, 30.0][:retries] or 0,
+        retry_condition_fn=_retry_transient,
+    )
+
+
+@_step("begin-request", retries=1)
+def begin_request(request_id: str) -> dict[str, Any]:
+    """Check the request and mark it in progress; its type and datastores."""
+    with _contained("begin"):
+        return fulfil.begin(get_engine(), request_id, actor())
+
+
+@_step("plan-request")
+def plan_request(request_id: str) -> dict[str, int]:
+    """Find the subject's rows in every datastore; rows per collection."""
+    with _contained("plan"):
+        counts = fulfil.plan(get_engine(), request_id, actor())
+    get_run_logger().info("Request %s: %d rows found", request_id, sum(counts.values()))
+    return counts
+
+
+@_step("apply-to-datastore")
+def apply_to_datastore(request_id: str, datastore: str) -> dict[str, Any]:
+    """Export, erase, correct or opt out on one datastore; rows per collection."""
+    with _contained("apply"):
+        counts = fulfil.apply_step(get_engine(), request_id, datastore, actor())
+    rows = sum(v for v in counts.values() if isinstance(v, int))
+    get_run_logger().info("Request %s: %d rows done on %s", request_id, rows, datastore)
+    return counts
+
+
+@_step("verify-outcome")
+def verify_outcome(request_id: str) -> dict[str, Any]:
+    """Query every datastore again; fails if any row is not in the expected state."""
+    with _contained("verify"):
+        return fulfil.verify(get_engine(), request_id, actor())
+
+
+@_step("package-bundle")
+def package_bundle(request_id: str) -> dict[str, Any]:
+    """Zip the exports with a checksummed manifest; the link's expiry (the link stays stored)."""
+    with _contained("package"):
+        return fulfil.package(get_engine(), request_id, actor())
+
+
+@_step("close-request")
+def close_request(request_id: str) -> dict[str, Any]:
+    """Comment on the ticket, set its status and mark the request completed."""
+    with _contained("close"):
+        return fulfil.close(get_engine(), request_id, actor())
+
+
+@_step("purge-expired")
+def purge_expired(datastore: str) -> dict[str, int]:
+    """Delete rows past their retention in one datastore; rows deleted per collection."""
+    from tasks.privacy.config import resolve_datamap
+    from tasks.privacy.datastores import open_datastore
+    from tasks.privacy.retention import enforce_datastore
+
+    with _contained("retention"):
+        datamap = resolve_datamap()
+        store = open_datastore(datamap, datastore)
+        now = datetime.now(UTC)
+        return enforce_datastore(get_engine(), datamap, datastore, store, now, actor())
+
+
+@_step("alert-deadlines", retries=2)
+def alert_deadlines(warn_days: int, notify_via: str | None) -> dict[str, int]:
+    """Alert once per request that is close to its due date or overdue."""
+    from tasks.notify import BlockNotifier
+    from tasks.privacy.deadlines import send_deadline_alerts
+
+    notifier = BlockNotifier() if notify_via else None
+    with _contained("deadlines"):
+        counts = send_deadline_alerts(
+            get_engine(), notifier, notify_via, datetime.now(UTC), warn_days, actor()
+        )
+    if not notify_via and (counts["due-soon"] or counts["overdue"]):
+        get_run_logger().warning("No alert target (TRACEO_DSR_NOTIFY): %s", counts)
+    return counts
