@@ -1,0 +1,165 @@
+"""``traceo model`` (the registry) and ``traceo drift`` (monitoring by hand).
+
+Only click is imported at module level: the registry, Prefect, Feast and Evidently load when a
+command runs, so ``traceo --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+__all__ = ["drift", "model"]
+
+DEFAULT_MODEL = "payments-fraud"
+
+
+def _traceo_errors(func):  # type: ignore[no-untyped-def]
+    """Print a Traceo error as one line and exit 2 (expected errors need no traceback)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        from tasks.errors import TraceoError
+
+        try:
+            return func(*args, **kwargs)
+        except TraceoError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+_model_option = click.option(
+    "--model", "name", default=DEFAULT_MODEL, show_default=True, help="The model's name."
+)
+
+
+@click.group()
+def model() -> None:
+    """The model registry: versions, metrics, the champion and the challenger."""
+
+
+@model.command("list")
+@click.option("--model", "name", default=None, help="Only this model (default: every model).")
+@_traceo_errors
+def model_list(name: str | None) -> None:
+    """List registered versions, newest first, with aliases, holdout metric and training window."""
+    from tasks.ml.registry import list_versions
+    from tasks.store import get_engine
+
+    versions = list_versions(get_engine(), name)
+    if not versions:
+        click.echo("no registered versions" + (f" of {name}" if name else ""))
+        return
+    click.echo(
+        f"{'model':<20} {'ver':>4}  {'aliases':<20} {'metric':<20} {'trained on':<23} created"
+    )
+    for v in versions:
+        challenger = (v.metrics or {}).get("challenger") or {}
+        metric = f"{challenger.get('metric', '?')}={challenger.get('overall', float('nan')):.4f}"
+        window = (
+            f"{v.train_start:%Y-%m-%d}..{v.train_end:%Y-%m-%d}"
+            if v.train_start and v.train_end
+            else "-"
+        )
+        aliases = ",".join(v.aliases) + (" (rolled back)" if v.rolled_back else "")
+        click.echo(
+            f"{v.model:<20} {v.version:>4}  {aliases or '-':<20} {metric:<20} {window:<23} "
+            f"{v.created_at:%Y-%m-%d %H:%M}"
+        )
+
+
+@model.command("promote")
+@click.argument("version", type=int)
+@_model_option
+@click.option("--reason", default="promoted by hand", show_default=True, help="Recorded reason.")
+@_traceo_errors
+def model_promote(version: int, name: str, reason: str) -> None:
+    """Make VERSION the champion (the move and its reason are recorded)."""
+    from tasks.ml.registry import CHAMPION, alias_version, promote
+    from tasks.store import get_engine
+
+    engine = get_engine()
+    before = alias_version(engine, name, CHAMPION)
+    promote(engine, name, version, reason)
+    was = f"v{before.version}" if before else "none"
+    click.echo(f"{name}: champion is now v{version} (was {was})")
+
+
+@model.command("rollback")
+@_model_option
+@click.option("--reason", default="rolled back by hand", show_default=True, help="Recorded reason.")
+@_traceo_errors
+def model_rollback(name: str, reason: str) -> None:
+    """Return the champion to the one before it; the current one is marked rolled back."""
+    from tasks.ml.registry import CHAMPION, alias_version, rollback
+    from tasks.store import get_engine
+
+    engine = get_engine()
+    current = alias_version(engine, name, CHAMPION)
+    info = rollback(engine, name, reason)
+    was = f"v{current.version}" if current else "none"
+    click.echo(f"{name}: champion rolled back from {was} to v{info.version}")
+
+
+@click.group()
+def drift() -> None:
+    """Drift monitoring: check a window by hand, read the recorded decisions."""
+
+
+@drift.command("check")
+@_model_option
+@click.option(
+    "--window-end",
+    default=None,
+    help="End of the window, ISO date or datetime (default: today 00:00 UTC).",
+)
+@click.option("--policy", "policy_path", default=None, help="Policy file (default: shipped).")
+@click.option("--no-report", is_flag=True, help="Skip the Evidently HTML report (faster).")
+@_traceo_errors
+def drift_check(
+    name: str, window_end: str | None, policy_path: str | None, no_report: bool
+) -> None:
+    """Run one monitoring window (the monitor-drift flow): drift, decision, retrain if due."""
+    from flows.drift import monitor_drift
+
+    out = monitor_drift(name, window_end, policy_path, report=not no_report)
+    flag = "yes" if out["dataset_drift"] else "no"
+    click.echo(
+        f"{out['model']} window {out['window_start']} .. {out['window_end']}: {out['rows']} rows, "
+        f"dataset drift {flag} ({out['drifted_share']:.0%}: "
+        f"{', '.join(out['drifted_columns']) or 'no column'})"
+    )
+    click.echo(f"decision: {out['action']}")
+    for reason in [*out["reasons"], *out["evidence"]]:
+        click.echo(f"  - {reason}")
+    retrained = out.get("retrain")
+    if retrained:
+        click.echo(f"retrain: {retrained['action']} (version {retrained['version']})")
+        for reason in retrained["reasons"]:
+            click.echo(f"  - {reason}")
+    if out.get("report"):
+        click.echo(f"Evidently report: {out['report']}")
+
+
+@drift.command("history")
+@_model_option
+@click.option("--limit", default=20, show_default=True, help="Decisions shown.")
+@_traceo_errors
+def drift_history(name: str, limit: int) -> None:
+    """Recorded monitoring and retrain decisions, newest first, with their reasons."""
+    from tasks.ml.decisions import list_decisions
+    from tasks.store import get_engine
+
+    decisions = list_decisions(get_engine(), name, limit=limit)
+    if not decisions:
+        click.echo(f"no decisions recorded for {name}")
+    for d in decisions:
+        window = f" window ending {d.window_end:%Y-%m-%d}" if d.window_end else ""
+        version = f" v{d.version}" if d.version is not None else ""
+        click.echo(f"{d.at:%Y-%m-%d %H:%M} {d.kind:<8} {d.action:<8}{version}{window}")
+        for reason in d.reasons:
+            click.echo(f"    - {reason}")

@@ -1,0 +1,94 @@
+"""Monitoring windows end to end on the store (no Feast import: the source is read directly)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tasks.ml.dataset import CATEGORICAL_FEATURES, FEATURES, LABEL, NUMERIC_FEATURES, generate
+from tasks.ml.decisions import acquire_retrain_lease, list_decisions
+from tasks.ml.features import FeatureRepo, window_frame, write_source
+from tasks.ml.monitor import assess_window, record_window
+from tasks.ml.policy import ModelPolicy
+from tasks.ml.registry import promote, register
+from tasks.ml.retrain import retrain
+from tasks.ml.train import fit
+
+MODEL = "mlmon-fraud"
+START = datetime(2026, 6, 1, tzinfo=UTC)  # a Monday
+DRIFT = START + timedelta(days=28)
+POLICY = ModelPolicy(name=MODEL, consecutive_windows=2, min_rows=1000, cooldown_hours=72)
+
+
+@pytest.fixture
+def setup(store_engine, tmp_path):
+    repo = FeatureRepo(tmp_path / "repo")
+    frame = generate(START, 42, 200, scenario="covariate_shift", drift_start=DRIFT, seed=9)
+    write_source(repo, frame)
+    train_end = START + timedelta(days=21)
+    train = window_frame(repo, START, train_end, with_labels=True)
+    estimator = fit(train, NUMERIC_FEATURES, CATEGORICAL_FEATURES, LABEL)
+    info = register(
+        store_engine,
+        MODEL,
+        estimator,
+        algorithm="test",
+        metrics={},
+        features=FEATURES,
+        train_start=START,
+        train_end=train_end,
+        artifact_dir=tmp_path / "models",
+    )
+    promote(store_engine, MODEL, info.version)
+    return store_engine, repo
+
+
+def _check(engine, repo, end: datetime):
+    outcome = assess_window(engine, repo, POLICY, end)
+    record_window(engine, outcome)
+    return outcome
+
+
+def test_stable_then_two_drifted_windows_trigger_exactly_one_retrain(setup):
+    engine, repo = setup
+    stable = _check(engine, repo, DRIFT)
+    assert not stable.drift.dataset_drift and stable.verdict.action == "none"
+    assert any("prediction drift: no" in e for e in stable.evidence)
+    noisy = _check(engine, repo, DRIFT + timedelta(days=7))
+    assert noisy.drift.dataset_drift and noisy.verdict.action == "none"  # one window: wait
+    second = _check(engine, repo, DRIFT + timedelta(days=14))
+    assert second.verdict.action == "retrain"
+    assert second.verdict.drifted_windows == 2
+    decisions = list_decisions(engine, MODEL, "monitor")
+    assert [d.action for d in decisions] == ["retrain", "none", "none"]
+    assert decisions[0].detail["drifted_columns"] == list(second.drift.drifted_columns)
+
+
+def test_rerunning_a_window_does_not_count_it_twice(setup):
+    engine, repo = setup
+    end = DRIFT + timedelta(days=7)
+    first = _check(engine, repo, end)
+    again = _check(engine, repo, end)
+    assert first.verdict.action == again.verdict.action == "none"
+    assert len(list_decisions(engine, MODEL, "monitor")) == 1
+
+
+def test_too_small_a_window_is_no_evidence(setup):
+    engine, repo = setup
+    small = ModelPolicy(name=MODEL, min_rows=5000)
+    outcome = assess_window(engine, repo, small, DRIFT + timedelta(days=7))
+    assert outcome.verdict.action == "none" and "below min_rows" in outcome.verdict.reasons[0]
+
+
+def test_a_retrain_is_refused_while_another_holds_the_lease(setup):
+    engine, repo = setup
+    acquire_retrain_lease(engine, MODEL, "other-run")
+    outcome = retrain(engine, repo, POLICY, DRIFT + timedelta(days=14), holder="me")
+    assert outcome.action == "refused" and "already running" in outcome.reasons[0]
+    (recorded,) = list_decisions(engine, MODEL, "retrain")
+    assert recorded.action == "refused"
+    # While the lease is held, a drifted window is held back rather than retrained.
+    _check(engine, repo, DRIFT + timedelta(days=7))
+    held = _check(engine, repo, DRIFT + timedelta(days=14))
+    assert held.verdict.action == "skip" and "already running" in held.verdict.reasons[-1]
