@@ -12,7 +12,7 @@ from tasks.cost.ingest import ingest_source
 from tasks.cost.sources.aws_cost_explorer import CostExplorerSource
 from tasks.cost.sources.config import AwsCostExplorerConfig, build_source
 from tasks.cost.sources.snapshot import CostExplorerSnapshot
-from tasks.errors import PermanentError, ThrottledError
+from tasks.errors import ConfigurationError, PermanentError, ThrottledError
 from tasks.store import CostLine, get_engine
 from tests.cost.helpers import ce_day, ce_group, ce_page
 from tests.cost.throttle_proxy import ThrottlingProxy
@@ -160,3 +160,15 @@ def test_the_payer_account_defaults_to_the_callers_account(aws):
     config = AwsCostExplorerConfig(name="aws-ce", type="aws_cost_explorer")
     [chunk] = build_source(config).fetch(*PERIOD)
     assert set(chunk.lines["billing_account_id"].to_pylist()) == {"123456789012"}  # moto's
+
+
+def test_missing_credentials_are_a_configuration_error_not_retried(aws, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/config")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata lookup here
+    source = _source(aws)
+    with pytest.raises(ConfigurationError, match="no usable AWS credentials"):
+        list(source.fetch(*PERIOD))
+    assert source.requests == 1

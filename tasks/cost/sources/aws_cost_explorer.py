@@ -209,7 +209,12 @@ class CostExplorerSource(CostSource):
         raise PermanentError(f"Cost Explorer returned more than {_MAX_PAGES} pages by {label}")
 
     def _call(self, client: CostExplorerApi, request: dict[str, Any], what: str) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            NoCredentialsError,
+            PartialCredentialsError,
+        )
 
         for attempt in range(1, self.max_attempts + 1):
             self.requests += 1
@@ -234,6 +239,12 @@ class CostExplorerSource(CostSource):
                 if status >= 500:
                     raise ServiceUnavailableError(f"Cost Explorer failed {what} ({code})") from None
                 raise PermanentError(f"Cost Explorer rejected {what} ({code})") from None
+            except (NoCredentialsError, PartialCredentialsError) as exc:
+                # Not transient: retrying only repeats the credential-provider chain's timeouts.
+                raise ConfigurationError(
+                    f"Cost Explorer {what}: no usable AWS credentials ({type(exc).__name__}); "
+                    "configure the source's AwsCredentials block or the AWS_* environment"
+                ) from None
             except BotoCoreError as exc:
                 raise ServiceUnavailableError(
                     f"Cost Explorer unreachable for {what} ({type(exc).__name__})"
