@@ -155,14 +155,37 @@ def slo_status(slos: Path | None, checks_path: Path | None, service: str | None)
     show_default=True,
     help="Share of each SLO's error budget that must be left.",
 )
+@click.option(
+    "--require-experiment",
+    is_flag=True,
+    help="Also require the last chaos experiment of SERVICE to have passed.",
+)
 @_slos_option
 @_checks_option
 @_fail_on_traceo_error
-def slo_gate(service: str, min_budget: float, slos: Path | None, checks_path: Path | None) -> None:
+def slo_gate(
+    service: str,
+    min_budget: float,
+    require_experiment: bool,
+    slos: Path | None,
+    checks_path: Path | None,
+) -> None:
     """Release gate: exit 0 when SERVICE may ship (budgets kept, no page alert), 1 otherwise."""
     from tasks.slo.gate import decide_gate
 
-    decision = decide_gate(_evaluate_now(slos, checks_path, service), service, min_budget)
+    last = None
+    if require_experiment:
+        from tasks.chaos.records import last_experiment
+        from tasks.store import get_engine
+
+        last = last_experiment(get_engine(), service)
+    decision = decide_gate(
+        _evaluate_now(slos, checks_path, service),
+        service,
+        min_budget,
+        require_experiment=require_experiment,
+        last_experiment=last,
+    )
     click.echo(f"{service}: {'PASS' if decision.passed else 'BLOCKED'}")
     for reason in decision.reasons:
         click.echo(f"  - {reason}")
@@ -446,6 +469,24 @@ def bench(quick: bool, only: str | None, json_path: Path | None) -> None:
         write_json(results, json_path)
         click.echo(f"wrote {json_path}")
 
+
+# Each job's commands live in their own module (click only at import time: start-up stays fast).
+from deployments.cli_chaos import chaos as chaos_group  # noqa: E402
+from deployments.cli_dsr import dsr as dsr_group  # noqa: E402
+from deployments.cli_intake import intake as intake_group  # noqa: E402
+from deployments.cli_intake import submit as dsr_submit  # noqa: E402
+from deployments.cli_model import drift as drift_group  # noqa: E402
+from deployments.cli_model import model as model_group  # noqa: E402
+from deployments.cli_ops import OPS_COMMANDS  # noqa: E402
+
+main.add_command(chaos_group, "chaos")
+dsr_group.add_command(dsr_submit, "submit")
+main.add_command(dsr_group, "dsr")
+main.add_command(intake_group, "intake")
+main.add_command(model_group, "model")
+main.add_command(drift_group, "drift")
+for _command in OPS_COMMANDS:  # serve, failure-alerts, run-once
+    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -131,6 +131,21 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
         )
         echo("")
         run_chargeback_demo(echo, engine, home=demo_home)
+
+        from deployments.privacy_demo import run_privacy_demo
+
+        echo("")
+        run_privacy_demo(echo, engine, demo_home)
+
+        from infra.sandbox.chaos_demo import run_chaos_demo
+
+        echo("")
+        run_chaos_demo(echo, engine)
+
+        from infra.sandbox.drift_demo import run_drift_demo
+
+        echo("")
+        run_drift_demo(echo, engine, demo_home)
         echo("")
         echo(f"Notifications received by the webhook: {len(sink.received)}")
         for message in sink.received:

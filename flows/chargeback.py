@@ -14,12 +14,14 @@ from tasks.chargeback.tasks import (
     publish_chargeback,
     write_chargeback_statements,
 )
+from tasks.failure import report_failure
 from tasks.redaction import install_redaction
+from tasks.results import rerunnable
 
 __all__ = ["run_chargeback"]
 
 
-@flow(name="chargeback", log_prints=False)
+@flow(name="chargeback", log_prints=False, **rerunnable(), on_failure=[report_failure])
 def run_chargeback(
     period: str | None = None,
     dry_run: bool = False,

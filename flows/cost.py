@@ -23,12 +23,14 @@ from tasks.cost.tasks import (
     month_windows,
     publish_cost_ingestion,
 )
+from tasks.failure import report_failure
 from tasks.redaction import install_redaction
+from tasks.results import rerunnable
 
 __all__ = ["detect_cost_anomalies", "ingest_costs"]
 
 
-@flow(name="cost-ingestion", log_prints=False)
+@flow(name="cost-ingestion", log_prints=False, **rerunnable(), on_failure=[report_failure])
 def ingest_costs(
     source: str,
     start: date | None = None,
@@ -63,7 +65,7 @@ def ingest_costs(
 # (cost_lines, cost_tag_totals) and writes cost_anomalies. Keep ingestion above this line.
 
 
-@flow(name="cost-anomalies", log_prints=False)
+@flow(name="cost-anomalies", log_prints=False, **rerunnable(), on_failure=[report_failure])
 def detect_cost_anomalies(
     monitors_path: str | None = None,
     through: date | None = None,

@@ -9,7 +9,9 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from tasks.alerts.router import DEFAULT_REMIND_EVERY
+from tasks.failure import report_failure
 from tasks.redaction import install_redaction
+from tasks.results import rerunnable
 from tasks.settings import get_settings
 from tasks.slo.tasks import (
     evaluate_slo_reports,
@@ -21,7 +23,7 @@ from tasks.slo.tasks import (
 __all__ = ["evaluate_slos"]
 
 
-@flow(name="slo-evaluation", log_prints=False)
+@flow(name="slo-evaluation", log_prints=False, **rerunnable(), on_failure=[report_failure])
 def evaluate_slos(
     slos_path: str | None = None,
     checks_path: str | None = None,

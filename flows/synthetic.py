@@ -7,17 +7,19 @@ from datetime import UTC, datetime
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from tasks.failure import report_failure
 from tasks.probes.loader import load_checks
 from tasks.probes.reporting import publish_probe_summary
 from tasks.probes.schedule import RUN_SECONDS, plan_run, run_deadline, slot_start
 from tasks.probes.tasks import record_results, run_planned_checks
 from tasks.redaction import install_redaction
+from tasks.results import rerunnable
 from tasks.settings import get_settings
 
 __all__ = ["synthetic_probes"]
 
 
-@flow(name="synthetic-probes", log_prints=False)
+@flow(name="synthetic-probes", log_prints=False, **rerunnable(), on_failure=[report_failure])
 def synthetic_probes(
     region: str,
     checks_path: str | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 
@@ -14,6 +15,8 @@ from tests.services import POSTGRES_URL, require_service
 # Keep Prefect quiet and offline-friendly for any test that touches it.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# Flows persist their results (see tasks.results); tests keep them out of ~/.traceo.
+os.environ.setdefault("TRACEO_RESULT_STORAGE", tempfile.mkdtemp(prefix="traceo-test-results-"))
 
 
 @pytest.fixture(autouse=True)
@@ -67,3 +70,12 @@ def store_engine(store_url):
     from tasks.store import get_engine
 
     return get_engine(store_url)
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    """One Prefect test server for the whole session (~20 s to start): engine tests share it."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -36,5 +36,15 @@ def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
     assert "[COST ANOMALY]" in out
     assert "Chargeback 2024-09 (9 teams, USD)" in out
     assert "= source total 20.52 USD: OK" in out
+    assert "forged signature  -> 401 (nothing stored)" in out
+    assert "verification: 2 rows queried again, 0 not erased" in out
+    assert "Audit chain: intact" in out
+    assert "shop-latency-100ms.yaml: PASSED" in out
+    assert "shop-latency-2s.yaml: ABORTED" in out
+    assert out.count("rolled back, verified clean") == 2
+    assert "drift in 1 of 2 required consecutive windows" in out
+    assert "Retrained: challenger v2" in out
+    assert "Evidently report of the last window" in out
     assert (tmp_path / "home" / "demo" / "traceo-demo.db").exists()
     assert "demo-password" not in out + done.stderr
+    assert "@example.com" not in out + done.stderr  # the privacy part prints no personal data

@@ -22,6 +22,10 @@ WORKLOADS: dict[str, str] = {
     "cost_ingest": "deployments.bench.cost_ingest",
     "chargeback_allocation": "deployments.bench.chargeback_allocation",
     "fault_proxy": "deployments.bench.fault_proxy",
+    "intake_throughput": "deployments.bench.intake_throughput",
+    "drift_check": "deployments.bench.drift_check",
+    "dsr_erasure": "deployments.bench.dsr_erasure",
+    "schedule_latency": "deployments.bench.schedule_latency",
 }
 
 

@@ -1,6 +1,7 @@
 """Local multi-region Prefect: a server on PostgreSQL and one process worker per work pool.
 
-    uv run python -m infra.prefect --pool probes-us-east-1 --pool probes-eu-west-1 --pool traceo
+    uv run python -m infra.prefect            # every pool of deployments/prefect.yaml, and the UI
+    uv run python -m infra.prefect --pool probes-us-east-1 --pool traceo --no-ui
 
 then, in another shell, ``PREFECT_API_URL=http://127.0.0.1:4200/api uv run prefect --no-prompt
 deploy --all --prefect-file deployments/prefect.yaml``. Ctrl-C stops the workers, then the server.
@@ -32,7 +33,15 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--pool", action="append", required=True, help="work pool (repeatable)")
+    parser.add_argument(
+        "--pool",
+        action="append",
+        default=None,
+        help="work pool (repeatable; default: every pool of deployments/prefect.yaml)",
+    )
+    parser.add_argument(
+        "--ui", action=argparse.BooleanOptionalAction, default=True, help="serve the Prefect UI"
+    )
     parser.add_argument("--database", default="traceo_prefect", help="PostgreSQL database name")
     parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL, help="URL to create it from")
     parser.add_argument("--port", type=int, default=4200, help="server port (0: a free one)")
@@ -48,12 +57,21 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _declared_pools() -> list[str]:
+    """The work pools of deployments/prefect.yaml (plain YAML: infra imports no deployments)."""
+    import yaml
+
+    doc = yaml.safe_load((_REPO / "deployments" / "prefect.yaml").read_text())
+    return sorted({d["work_pool"]["name"] for d in doc["deployments"]})
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
+    pools = args.pool or _declared_pools()
     env = dict(item.split("=", 1) for item in args.env)
     env.setdefault("TRACEO_REPO_DIR", str(_REPO))  # the pull step of deployments/prefect.yaml
     # Explicit handlers: a shell starts background jobs with SIGINT ignored; SIGTERM stops too.
@@ -63,12 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with ExitStack() as stack:
             server = stack.enter_context(
-                PrefectServer(args.home / "server", db_url, port=args.port)
+                PrefectServer(args.home / "server", db_url, port=args.port, ui=args.ui)
             )
             print(f"Prefect server: {server.url}  (log: {server.process.log_path})", flush=True)
             workers = [
                 ProcessWorker(pool, server.api_url, args.home / pool, env=env, cwd=_REPO)
-                for pool in args.pool
+                for pool in pools
             ]
             for worker in workers:
                 stack.callback(worker.stop)

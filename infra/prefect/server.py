@@ -121,6 +121,7 @@ class PrefectServer:
         services: run the server's loop services (scheduler, late runs, event persister ...).
             Runs triggered by hand need none of them; turning them off saves CPU.
         scheduler: with services on, let the scheduler create runs from deployment schedules.
+        ui: serve the Prefect UI too (off by default: tests and benches need only the API).
         startup_timeout: seconds to wait for ``/api/health``.
         env: extra environment for the server process.
     """
@@ -134,6 +135,7 @@ class PrefectServer:
         port: int = 0,
         services: bool = True,
         scheduler: bool = True,
+        ui: bool = False,
         log_path: Path | None = None,
         startup_timeout: float = 120.0,
         env: Mapping[str, str] | None = None,
@@ -142,10 +144,12 @@ class PrefectServer:
         self.host = host
         self.port = port or free_port(host)
         self.startup_timeout = startup_timeout
-        extra = {"PREFECT_SERVER_UI_ENABLED": "false", **(env or {})}
+        extra = {"PREFECT_SERVER_UI_ENABLED": "true" if ui else "false", **(env or {})}
         if database_url:
             extra["PREFECT_API_DATABASE_CONNECTION_URL"] = asyncpg_url(database_url)
-        args = ["server", "start", "--host", host, "--port", str(self.port), "--no-ui"]
+        args = ["server", "start", "--host", host, "--port", str(self.port)]
+        if not ui:
+            args.append("--no-ui")
         if not services:
             args.append("--no-services")
         elif not scheduler:

@@ -15,14 +15,6 @@ from tests.cost.helpers import SAMPLE, ce_day, ce_group, ce_page
 pytestmark = pytest.mark.engine
 
 
-@pytest.fixture(scope="module")
-def prefect_server():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
 def _count() -> int:
     with get_engine().connect() as conn:
         return conn.execute(select(func.count()).select_from(CostLine)).scalar_one()

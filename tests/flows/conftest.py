@@ -1,16 +1,8 @@
-"""Engine tests run real flows against one Prefect test server per session (costly: keep few)."""
+"""Fixtures for the flow tests; the shared Prefect test server is in tests/conftest.py."""
 
 from __future__ import annotations
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def prefect_server():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture

@@ -52,14 +52,6 @@ def test_the_demo_posts_the_sample_month_reconciled_and_a_rerun_posts_nothing(
     assert allocated + unallocated == Decimal(rows["source_total"]["amount"])
 
 
-@pytest.fixture(scope="module")
-def prefect_server():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
 @pytest.mark.engine
 def test_the_flow_dry_runs_posts_then_reruns_without_posting(prefect_server, traceo_home):
     from flows.chargeback import run_chargeback

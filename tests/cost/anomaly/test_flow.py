@@ -23,14 +23,6 @@ monitors:
 """
 
 
-@pytest.fixture(scope="module")
-def prefect_server():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
 @pytest.fixture
 def sink_block(prefect_server):
     with WebhookSink() as sink:

@@ -1,0 +1,134 @@
+"""``traceo serve`` and ``traceo failure-alerts``: running the suite, and hearing when it fails.
+
+The lead adds them to the ``traceo`` group (``main.add_command(cmd)`` for each of
+:data:`OPS_COMMANDS`). Only click is imported at module level, so ``traceo --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+__all__ = ["OPS_COMMANDS", "failure_alerts", "run_once", "serve"]
+
+
+def _exit_on_traceo_error(func):  # type: ignore[no-untyped-def]
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        from tasks.errors import TraceoError
+
+        try:
+            return func(*args, **kwargs)
+        except TraceoError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@click.command()
+@click.option(
+    "--prefect-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The prefect.yaml to serve (default: deployments/prefect.yaml).",
+)
+@click.option(
+    "--name", "names", multiple=True, help="Serve only this deployment (repeatable; default: all)."
+)
+@click.option(
+    "--limit", type=click.IntRange(1), default=None, help="At most this many runs at once."
+)
+@click.option(
+    "--notify",
+    default=None,
+    metavar="BLOCK",
+    help="Also apply the failure automation, sending through this notification block "
+    "(e.g. slack-webhook/sre-alerts).",
+)
+@_exit_on_traceo_error
+def serve(prefect_file: Path | None, names: tuple[str, ...], limit: int | None, notify: str | None):  # type: ignore[no-untyped-def]
+    """Serve every deployment from this one process (a single-machine install).
+
+    Needs a running Prefect server (PREFECT_API_URL). Schedules, triggers and concurrency are
+    those of deployments/prefect.yaml; work pools are not used. Ctrl-C stops serving and
+    pauses the served deployments' schedules.
+    """
+    from deployments.serve import PREFECT_FILE, serve_all
+    from tasks.results import check_result_storage
+
+    click.echo(f"results persist to {check_result_storage()}", err=True)
+    if notify:
+        from deployments.automations import apply_failure_automation
+
+        applied = apply_failure_automation(notify)
+        verb = "created" if applied.created else "updated"
+        click.echo(f"failure automation {applied.name} {verb} ({notify})", err=True)
+    serve_all(prefect_file or PREFECT_FILE, names, limit)
+
+
+@click.command("failure-alerts")
+@click.argument("block")
+@_exit_on_traceo_error
+def failure_alerts(block: str) -> None:
+    """Notify through BLOCK whenever a flow run fails or crashes (idempotent).
+
+    BLOCK is a saved notification block, e.g. slack-webhook/sre-alerts. Running it again
+    updates the one automation instead of adding another.
+    """
+    from deployments.automations import apply_failure_automation
+
+    applied = apply_failure_automation(block)
+    verb = "created" if applied.created else "updated"
+    click.echo(f"automation {applied.name} {verb}: id {applied.id}, notifies through {block}")
+
+
+def _parse_params(values: tuple[str, ...]) -> dict[str, dict[str, object]]:
+    import json
+
+    parsed: dict[str, dict[str, object]] = {}
+    for value in values:
+        target, sep, raw = value.partition("=")
+        deployment, dot, key = target.rpartition(".")
+        if not (sep and dot and deployment and key):
+            raise click.BadParameter(
+                f"{value!r}: expected DEPLOYMENT.PARAM=VALUE", param_hint="--param"
+            )
+        try:
+            parsed.setdefault(deployment, {})[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            parsed.setdefault(deployment, {})[key] = raw
+    return parsed
+
+
+@click.command("run-once")
+@click.option("--name", "names", multiple=True, help="Only this deployment (repeatable).")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="DEPLOYMENT.PARAM=VALUE",
+    help="A parameter for one deployment's run (VALUE is JSON, or else a string).",
+)
+@click.option(
+    "--timeout", type=click.FloatRange(1), default=900.0, show_default=True, help="Seconds."
+)
+@_exit_on_traceo_error
+def run_once(names: tuple[str, ...], params: tuple[str, ...], timeout: float) -> None:
+    """Run each deployment of prefect.yaml once now, on its workers, and wait for all.
+
+    Prints each run's final state and UI link; exits 1 if any did not complete.
+    """
+    from deployments.run_once import render_outcomes, run_each_once
+
+    outcomes = run_each_once(names, _parse_params(params), timeout=timeout)
+    click.echo(render_outcomes(outcomes))
+    if not all(o.ok for o in outcomes):
+        sys.exit(1)
+
+
+OPS_COMMANDS = (serve, failure_alerts, run_once)
