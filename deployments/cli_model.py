@@ -145,6 +145,43 @@ def drift_check(
         click.echo(f"Evidently report: {out['report']}")
 
 
+@drift.command("seed")
+@click.option("--weeks", type=click.IntRange(2, 104), default=6, show_default=True)
+@click.option("--rows-per-day", type=click.IntRange(10, 100_000), default=400, show_default=True)
+@click.option(
+    "--scenario",
+    type=click.Choice(["none", "covariate_shift", "prior_shift", "concept_drift"]),
+    default="none",
+    show_default=True,
+    help="Drift applied to the last --drift-days (tasks/ml/dataset.py documents each).",
+)
+@click.option("--drift-days", type=click.IntRange(1), default=14, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@_traceo_errors
+def drift_seed(weeks: int, rows_per_day: int, scenario: str, drift_days: int, seed: int) -> None:
+    """Write the reference use case's generated payments (up to today) to the feature source.
+
+    For an install without its own payment pipeline: the scheduled materialisation and drift
+    monitoring then have data (the first monitoring run trains the first champion). Idempotent:
+    the same options add nothing the second time.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from tasks.ml.dataset import generate
+    from tasks.ml.features import FeatureRepo, write_source
+
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = today - timedelta(weeks=weeks)
+    drift_start = today - timedelta(days=drift_days) if scenario != "none" else None
+    frame = generate(start, 7 * weeks, rows_per_day, scenario, drift_start, seed)
+    repo = FeatureRepo.default()
+    added = write_source(repo, frame)
+    click.echo(
+        f"{added:,} new payments ({len(frame):,} generated, {start:%Y-%m-%d}..{today:%Y-%m-%d}, "
+        f"scenario {scenario}) in {repo.source_path}"
+    )
+
+
 @drift.command("history")
 @_model_option
 @click.option("--limit", default=20, show_default=True, help="Decisions shown.")

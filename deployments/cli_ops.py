@@ -50,25 +50,58 @@ def _exit_on_traceo_error(func):  # type: ignore[no-untyped-def]
     help="Also apply the failure automation, sending through this notification block "
     "(e.g. slack-webhook/sre-alerts).",
 )
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=4200,
+    show_default=True,
+    help="Without PREFECT_API_URL: the port of the embedded Prefect server (API and UI).",
+)
 @_exit_on_traceo_error
-def serve(prefect_file: Path | None, names: tuple[str, ...], limit: int | None, notify: str | None):  # type: ignore[no-untyped-def]
+def serve(  # type: ignore[no-untyped-def]
+    prefect_file: Path | None,
+    names: tuple[str, ...],
+    limit: int | None,
+    notify: str | None,
+    port: int,
+):
     """Serve every deployment from this one process (a single-machine install).
 
-    Needs a running Prefect server (PREFECT_API_URL). Schedules, triggers and concurrency are
-    those of deployments/prefect.yaml; work pools are not used. Ctrl-C stops serving and
-    pauses the served deployments' schedules.
+    Runs against PREFECT_API_URL when set; otherwise starts an embedded Prefect server (SQLite
+    under TRACEO_HOME, UI on 127.0.0.1:PORT) and stops it on exit. Schedules, triggers and
+    concurrency are those of deployments/prefect.yaml; work pools are not used. Ctrl-C stops
+    serving and pauses the served deployments' schedules.
     """
-    from deployments.serve import PREFECT_FILE, serve_all
+    import contextlib
+    import os
+
     from tasks.results import check_result_storage
 
-    click.echo(f"results persist to {check_result_storage()}", err=True)
+    with contextlib.ExitStack() as stack:
+        if not os.environ.get("PREFECT_API_URL"):
+            # Before Prefect is imported: its settings are read from the environment then.
+            from infra.prefect.server import PrefectServer
+            from tasks.settings import get_settings
+
+            click.echo(f"starting an embedded Prefect server on 127.0.0.1:{port} ...", err=True)
+            home = get_settings().home / "prefect-server"
+            server = stack.enter_context(PrefectServer(home, port=port, ui=True))
+            os.environ.update(server.client_env())
+            click.echo(f"Prefect UI: {server.url}", err=True)
+        from deployments.serve import PREFECT_FILE, serve_all
+
+        click.echo(f"results persist to {check_result_storage()}", err=True)
+        _serve(prefect_file or PREFECT_FILE, names, limit, notify, serve_all)
+
+
+def _serve(prefect_file, names, limit, notify, serve_all) -> None:  # type: ignore[no-untyped-def]
     if notify:
         from deployments.automations import apply_failure_automation
 
         applied = apply_failure_automation(notify)
         verb = "created" if applied.created else "updated"
         click.echo(f"failure automation {applied.name} {verb} ({notify})", err=True)
-    serve_all(prefect_file or PREFECT_FILE, names, limit)
+    serve_all(prefect_file, names, limit)
 
 
 @click.command("failure-alerts")

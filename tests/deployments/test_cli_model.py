@@ -76,3 +76,16 @@ def test_drift_history_shows_decisions_with_reasons(tmp_path):
     assert "retrain  kept     v2 window ending 2026-01-29" in out.output
     assert "not better by the required margin" in out.output
     assert "no decisions recorded" in CliRunner().invoke(drift, ["history", "--model", "x"]).output
+
+
+def test_drift_seed_writes_generated_payments_once(traceo_home):
+    import pandas as pd
+
+    args = ["seed", "--weeks", "2", "--rows-per-day", "20", "--scenario", "covariate_shift"]
+    first = CliRunner().invoke(drift, args)
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("280 new payments (280 generated")
+    source = traceo_home / "ml" / "feature_repo" / "data" / "payments.parquet"
+    assert len(pd.read_parquet(source)) == 280
+    again = CliRunner().invoke(drift, args)
+    assert again.output.startswith("0 new payments"), again.output
