@@ -34,6 +34,10 @@ def _fail_on_traceo_error(func):  # type: ignore[no-untyped-def]
 @click.version_option(package_name="traceo-jobs")
 def main() -> None:
     """Traceo jobs: probes, SLOs, cost, chargeback, privacy, chaos and drift on Prefect."""
+    import os
+
+    # Prefect's ephemeral server reports telemetry by default, which fails noisily offline.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 @main.group()
