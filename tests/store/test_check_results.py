@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -158,7 +157,8 @@ def test_fetch_of_nothing_returns_empty_typed_columns(store_engine) -> None:
     assert cols.simulated.dtype == bool
 
 
-def test_hundred_thousand_rows_upsert_and_fetch_quickly(store_engine) -> None:
+def test_bulk_upsert_of_many_rows_replaces_on_rerun_and_fetches_every_row(store_engine) -> None:
+    n = 20_000  # several insert batches; the speed itself is measured by `traceo bench`
     rows = [
         {
             "check_id": f"check-{i % 50:02d}",
@@ -168,13 +168,10 @@ def test_hundred_thousand_rows_upsert_and_fetch_quickly(store_engine) -> None:
             "verdict": "pass" if i % 97 else "fail",
             "duration_ms": float(i % 300),
         }
-        for i in range(100_000)
+        for i in range(n)
     ]
-    start = time.perf_counter()
-    assert upsert_check_results(store_engine, rows, simulated=True) == 100_000
-    assert upsert_check_results(store_engine, rows[:50_000], simulated=True) == 50_000  # rerun
+    assert upsert_check_results(store_engine, rows, simulated=True) == n
+    assert upsert_check_results(store_engine, rows[: n // 2], simulated=True) == n // 2  # rerun
     cols = fetch_results(store_engine, None, T0, T0 + timedelta(days=30))
-    elapsed = time.perf_counter() - start
-    assert len(cols) == 100_000 and count(store_engine) == 100_000
-    assert int((cols.verdict == "fail").sum()) == len([i for i in range(100_000) if i % 97 == 0])
-    assert elapsed < 30, elapsed  # ~4 s measured on a 2-core machine
+    assert len(cols) == n and count(store_engine) == n
+    assert int((cols.verdict == "fail").sum()) == len([i for i in range(n) if i % 97 == 0])
