@@ -10,24 +10,9 @@ from pathlib import Path
 
 import click
 
+from deployments.cli_errors import fail_on_traceo_error
+
 __all__ = ["main"]
-
-
-def _fail_on_traceo_error(func):  # type: ignore[no-untyped-def]
-    """Print a Traceo error as one clear message and exit 2 (no traceback for expected errors)."""
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
-        from tasks.errors import TraceoError
-
-        try:
-            return func(*args, **kwargs)
-        except TraceoError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,7 +31,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@_fail_on_traceo_error
+@fail_on_traceo_error
 def db_upgrade() -> None:
     """Apply the store's migrations (also done automatically on first use)."""
     from tasks.settings import get_settings
@@ -142,7 +127,7 @@ _checks_option = click.option(
 @_slos_option
 @_checks_option
 @click.option("--service", default=None, help="Only this service's SLOs.")
-@_fail_on_traceo_error
+@fail_on_traceo_error
 def slo_status(slos: Path | None, checks_path: Path | None, service: str | None) -> None:
     """Print each SLO's objective, SLI, budget left, burn rate per window and firing alerts."""
     from tasks.slo.status import render_table, status_rows
@@ -166,7 +151,7 @@ def slo_status(slos: Path | None, checks_path: Path | None, service: str | None)
 )
 @_slos_option
 @_checks_option
-@_fail_on_traceo_error
+@fail_on_traceo_error
 def slo_gate(
     service: str,
     min_budget: float,
@@ -229,7 +214,7 @@ def cost() -> None:
     default=None,
     help="Source definitions (default: TRACEO_COST_SOURCES, else deployments/cost/sources.yaml).",
 )
-@_fail_on_traceo_error
+@fail_on_traceo_error
 def cost_ingest(sources: tuple[str, ...], start, end, sources_file: Path | None) -> None:  # type: ignore[no-untyped-def]
     """Ingest cost for [--from, --to) into the store, replacing what each source wrote before.
 
@@ -260,7 +245,7 @@ def cost_ingest(sources: tuple[str, ...], start, end, sources_file: Path | None)
     default=None,
     help="Only anomalies still running on or after this day (UTC).",
 )
-@_fail_on_traceo_error
+@fail_on_traceo_error
 def cost_anomalies(monitor: str | None, since) -> None:  # type: ignore[no-untyped-def]
     """List stored cost anomalies, newest first, with their root causes."""
     from tasks.cost.anomaly.report import render_listing
@@ -274,7 +259,7 @@ def cost_anomalies(monitor: str | None, since) -> None:  # type: ignore[no-untyp
 @cost.command("feedback")
 @click.argument("anomaly_id", type=int)
 @click.argument("value", type=click.Choice(["yes", "no", "planned"]))
-@_fail_on_traceo_error
+@fail_on_traceo_error
 def cost_feedback(anomaly_id: int, value: str) -> None:
     """Record feedback on anomaly ANOMALY_ID: yes, no, or planned (planned silences its alerts)."""
     from datetime import UTC, datetime
@@ -335,7 +320,7 @@ _period_option = click.option(
     show_default=True,
     help="The FOCUS cost column allocated.",
 )
-@_fail_on_traceo_error
+@fail_on_traceo_error
 def chargeback_run(
     period: str,
     dry_run: bool,
@@ -364,7 +349,7 @@ def chargeback_run(
 @chargeback.command("statement")
 @click.argument("team")
 @_period_option
-@_fail_on_traceo_error
+@fail_on_traceo_error
 def chargeback_statement(team: str, period: str) -> None:
     """Print TEAM's statement for --period as posted in the ledger."""
     from tasks.chargeback.statements import ledger_statement, render_statement
@@ -383,7 +368,7 @@ def chargeback_statement(team: str, period: str) -> None:
 @click.option(
     "--live", is_flag=True, help="Add each pool's status and workers from PREFECT_API_URL."
 )
-@_fail_on_traceo_error
+@fail_on_traceo_error
 def regions(prefect_file: Path | None, live: bool) -> None:
     """List probe regions: work pool, deployment, schedule and concurrency of each deployment."""
     from deployments.regions import PREFECT_FILE, fetch_live_status, load_deployments, render_table
@@ -414,7 +399,7 @@ def metrics() -> None:
     show_default=True,
     help="Minutes a check's latest result stays exported after it last ran.",
 )
-@_fail_on_traceo_error
+@fail_on_traceo_error
 def metrics_serve(host: str, port: int, checks_path: Path | None, lookback: int) -> None:
     """Serve /metrics until Ctrl-C: the latest result per check and region, from the store."""
     from datetime import timedelta
@@ -436,7 +421,7 @@ def metrics_serve(host: str, port: int, checks_path: Path | None, lookback: int)
 
 
 @main.command()
-@_fail_on_traceo_error
+@fail_on_traceo_error
 def demo() -> None:
     """Run the jobs end to end on embedded defaults (SQLite, local Prefect, local fakes)."""
     from deployments.demo import run_demo

@@ -6,31 +6,14 @@ request ids, statuses and counts, never identities.
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
+from deployments.cli_errors import fail_on_traceo_error
+
 __all__ = ["dsr"]
-
-
-def _traceo_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Print a Traceo error as one line and exit 2 (no traceback for expected errors)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from tasks.errors import TraceoError
-
-        try:
-            return func(*args, **kwargs)
-        except TraceoError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper
 
 
 @click.group()
@@ -40,7 +23,7 @@ def dsr() -> None:
 
 @dsr.command("status")
 @click.argument("request_id")
-@_traceo_errors
+@fail_on_traceo_error
 def status(request_id: str) -> None:
     """Show a request's status, due date and the progress of each step."""
     from tasks.privacy.progress import steps_for
@@ -63,7 +46,7 @@ def status(request_id: str) -> None:
 @dsr.command("list")
 @click.option("--status", "status_filter", help="Only requests with this status.")
 @click.option("--limit", default=50, show_default=True, type=int)
-@_traceo_errors
+@fail_on_traceo_error
 def list_requests(status_filter: str | None, limit: int) -> None:
     """List requests, most urgent first."""
     from sqlalchemy import select
@@ -92,7 +75,7 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-@_traceo_errors
+@fail_on_traceo_error
 def audit_verify() -> None:
     """Recompute the chain; exit 1 naming every edited, removed or reordered entry."""
     from tasks.privacy.audit import verify_chain
@@ -108,7 +91,7 @@ def audit_verify() -> None:
 
 @audit_group.command("show")
 @click.argument("request_id", required=False)
-@_traceo_errors
+@fail_on_traceo_error
 def audit_show(request_id: str | None) -> None:
     """Print the audit trail (of one request, or all)."""
     from tasks.privacy.audit import entries_for
@@ -130,7 +113,7 @@ def datamap_group() -> None:
 
 @datamap_group.command("validate")
 @click.argument("path", type=click.Path(path_type=Path), required=False)
-@_traceo_errors
+@fail_on_traceo_error
 def datamap_validate(path: Path | None) -> None:
     """Validate a data map (default: TRACEO_DSR_DATAMAP); every problem names file and field."""
     from tasks.privacy.config import privacy_settings
@@ -146,7 +129,7 @@ def datamap_validate(path: Path | None) -> None:
 
 @dsr.command("fulfil")
 @click.argument("request_id")
-@_traceo_errors
+@fail_on_traceo_error
 def fulfil(request_id: str) -> None:
     """Run the fulfilment flow for a request in this process (resumes a failed one)."""
     from flows.privacy import fulfil_request

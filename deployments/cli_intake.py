@@ -5,31 +5,14 @@ Only click is imported here; each command imports what it needs when it runs.
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
+from deployments.cli_errors import fail_on_traceo_error
+
 __all__ = ["intake", "submit"]
-
-
-def _traceo_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Print a Traceo error as one line and exit 2 (no traceback for expected errors)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from tasks.errors import TraceoError
-
-        try:
-            return func(*args, **kwargs)
-        except TraceoError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper
 
 
 @click.group()
@@ -53,7 +36,7 @@ def intake() -> None:
     type=click.FloatRange(min=0),
     help="Seconds between retries of fulfilment runs that could not be started (0: never).",
 )
-@_traceo_errors
+@fail_on_traceo_error
 def serve(host: str, port: int, allowlist_path: Path | None, retry_every: float) -> None:
     """Serve the intake API with uvicorn (secrets: TRACEO_INTAKE_SECRET_<SOURCE> or blocks)."""
     import logging
@@ -95,7 +78,7 @@ def serve(host: str, port: int, allowlist_path: Path | None, retry_every: float)
 
 
 @intake.command("start-pending")
-@_traceo_errors
+@fail_on_traceo_error
 def start_pending_command() -> None:
     """Start the fulfilment run of every stored request still waiting for one."""
     from deployments.intake.starter import PrefectStarter, start_pending
@@ -142,7 +125,7 @@ def _corrections(values: tuple[str, ...]) -> dict[str, str] | None:
     show_default=True,
     help="Start the fulfilment deployment now (else: traceo intake start-pending).",
 )
-@_traceo_errors
+@fail_on_traceo_error
 def submit(
     request_type: str,
     jurisdiction: str,

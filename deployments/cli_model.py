@@ -6,30 +6,13 @@ command runs, so ``traceo --help`` stays fast.
 
 from __future__ import annotations
 
-import sys
-
 import click
+
+from deployments.cli_errors import fail_on_traceo_error
 
 __all__ = ["drift", "model"]
 
 DEFAULT_MODEL = "payments-fraud"
-
-
-def _traceo_errors(func):  # type: ignore[no-untyped-def]
-    """Print a Traceo error as one line and exit 2 (expected errors need no traceback)."""
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
-        from tasks.errors import TraceoError
-
-        try:
-            return func(*args, **kwargs)
-        except TraceoError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper
 
 
 _model_option = click.option(
@@ -44,7 +27,7 @@ def model() -> None:
 
 @model.command("list")
 @click.option("--model", "name", default=None, help="Only this model (default: every model).")
-@_traceo_errors
+@fail_on_traceo_error
 def model_list(name: str | None) -> None:
     """List registered versions, newest first, with aliases, holdout metric and training window."""
     from tasks.ml.registry import list_versions
@@ -76,7 +59,7 @@ def model_list(name: str | None) -> None:
 @click.argument("version", type=int)
 @_model_option
 @click.option("--reason", default="promoted by hand", show_default=True, help="Recorded reason.")
-@_traceo_errors
+@fail_on_traceo_error
 def model_promote(version: int, name: str, reason: str) -> None:
     """Make VERSION the champion (the move and its reason are recorded)."""
     from tasks.ml.registry import CHAMPION, alias_version, promote
@@ -92,7 +75,7 @@ def model_promote(version: int, name: str, reason: str) -> None:
 @model.command("rollback")
 @_model_option
 @click.option("--reason", default="rolled back by hand", show_default=True, help="Recorded reason.")
-@_traceo_errors
+@fail_on_traceo_error
 def model_rollback(name: str, reason: str) -> None:
     """Return the champion to the one before it; the current one is marked rolled back."""
     from tasks.ml.registry import CHAMPION, alias_version, rollback
@@ -119,7 +102,7 @@ def drift() -> None:
 )
 @click.option("--policy", "policy_path", default=None, help="Policy file (default: shipped).")
 @click.option("--no-report", is_flag=True, help="Skip the Evidently HTML report (faster).")
-@_traceo_errors
+@fail_on_traceo_error
 def drift_check(
     name: str, window_end: str | None, policy_path: str | None, no_report: bool
 ) -> None:
@@ -157,7 +140,7 @@ def drift_check(
 )
 @click.option("--drift-days", type=click.IntRange(1), default=14, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@_traceo_errors
+@fail_on_traceo_error
 def drift_seed(weeks: int, rows_per_day: int, scenario: str, drift_days: int, seed: int) -> None:
     """Write the reference use case's generated payments (up to today) to the feature source.
 
@@ -185,7 +168,7 @@ def drift_seed(weeks: int, rows_per_day: int, scenario: str, drift_days: int, se
 @drift.command("history")
 @_model_option
 @click.option("--limit", default=20, show_default=True, help="Decisions shown.")
-@_traceo_errors
+@fail_on_traceo_error
 def drift_history(name: str, limit: int) -> None:
     """Recorded monitoring and retrain decisions, newest first, with their reasons."""
     from tasks.ml.decisions import list_decisions

@@ -11,23 +11,9 @@ from pathlib import Path
 
 import click
 
+from deployments.cli_errors import fail_on_traceo_error
+
 __all__ = ["OPS_COMMANDS", "failure_alerts", "run_once", "serve"]
-
-
-def _exit_on_traceo_error(func):  # type: ignore[no-untyped-def]
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
-        from tasks.errors import TraceoError
-
-        try:
-            return func(*args, **kwargs)
-        except TraceoError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper
 
 
 @click.command()
@@ -57,7 +43,7 @@ def _exit_on_traceo_error(func):  # type: ignore[no-untyped-def]
     show_default=True,
     help="Without PREFECT_API_URL: the port of the embedded Prefect server (API and UI).",
 )
-@_exit_on_traceo_error
+@fail_on_traceo_error
 def serve(  # type: ignore[no-untyped-def]
     prefect_file: Path | None,
     names: tuple[str, ...],
@@ -106,7 +92,7 @@ def _serve(prefect_file, names, limit, notify, serve_all) -> None:  # type: igno
 
 @click.command("failure-alerts")
 @click.argument("block")
-@_exit_on_traceo_error
+@fail_on_traceo_error
 def failure_alerts(block: str) -> None:
     """Notify through BLOCK whenever a flow run fails or crashes (idempotent).
 
@@ -150,7 +136,7 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, dict[str, object]]:
 @click.option(
     "--timeout", type=click.FloatRange(1), default=900.0, show_default=True, help="Seconds."
 )
-@_exit_on_traceo_error
+@fail_on_traceo_error
 def run_once(names: tuple[str, ...], params: tuple[str, ...], timeout: float) -> None:
     """Run each deployment of prefect.yaml once now, on its workers, and wait for all.
 
