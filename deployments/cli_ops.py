@@ -61,8 +61,9 @@ def serve(  # type: ignore[no-untyped-def]
     import contextlib
     import os
 
-    from tasks.results import check_result_storage
+    from tasks.results import check_result_storage, result_storage
 
+    result_storage()  # a malformed setting fails before a server starts; blocks are loaded below
     with contextlib.ExitStack() as stack:
         if not os.environ.get("PREFECT_API_URL"):
             # Before Prefect is imported: its settings are read from the environment then.

@@ -63,6 +63,7 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
     from infra.sandbox.history import SimulatedCheck, default_incidents, simulate_history
     from infra.sandbox.sample_service.server import SampleService
     from infra.sandbox.webhook_sink import WebhookSink
+    from tasks.probes.browser_launch import browser_available
     from tasks.probes.loader import load_checks
     from tasks.slo.loader import load_slos
     from tasks.store import get_engine
@@ -112,7 +113,7 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
         from flows.synthetic import synthetic_probes
 
         types = sorted({c.type for c in checks})
-        if "browser" in types and not _browser_available(settings.chromium_path):
+        if "browser" in types and not browser_available(settings.chromium_path):
             types.remove("browser")
             echo("Browser checks skipped: no Chromium here (apt-get install chromium, or set")
             echo("  TRACEO_CHROMIUM_PATH); the other check types run.")
@@ -188,18 +189,6 @@ def _warm_imports() -> None:
             importlib.import_module(name)
         except ImportError:  # the drift part reports it where it is needed
             return
-
-
-def _browser_available(configured: Path | None) -> bool:
-    """Debian's Chromium, TRACEO_CHROMIUM_PATH, or a browser Playwright downloaded earlier."""
-    from tasks.probes.browser_launch import chromium_executable
-
-    if chromium_executable(configured)[0] is not None:
-        return True
-    if configured is not None:
-        return False  # an explicit path that does not exist: do not fall back silently
-    cache = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or Path.home() / ".cache/ms-playwright")
-    return any(cache.glob("chromium*"))
 
 
 def _save_demo_block(url: str) -> None:

@@ -19,6 +19,33 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("TRACEO_RESULT_STORAGE", tempfile.mkdtemp(prefix="traceo-test-results-"))
 
 
+# How the suite spreads over xdist workers (`--dist loadfile --no-loadscope-reorder`): each
+# module runs on one worker (a module-scoped fixture starts once), and modules are handed out
+# longest first (the demo, then modules holding `slow` tests, then the rest), so no long test
+# starts last and holds up the end of the run. Tests using the shared Prefect test server or
+# the browser are `slow` too: outside the quick tier (`pytest -m "not slow"`).
+_SLOW_FIXTURES = {"prefect_server", "chromium"}
+_FIRST = "tests/test_demo.py"
+
+
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+    slow_modules = {_module(i) for i in items if i.get_closest_marker("slow")}
+
+    def rank(module: str) -> int:
+        return 0 if module == _FIRST else 1 if module in slow_modules else 2
+
+    order = {item.nodeid: n for n, item in enumerate(items)}
+    items.sort(key=lambda item: (rank(_module(item)), order[item.nodeid]))
+
+
 @pytest.fixture(autouse=True)
 def traceo_home(tmp_path, monkeypatch) -> Iterator:
     """Every test gets its own TRACEO_HOME and the default (SQLite) store inside it."""

@@ -9,12 +9,16 @@ every page of the tag query. :meth:`reset` clears all state (and the queue).
 
 from __future__ import annotations
 
-import logging
+import subprocess
+import sys
+import tempfile
+import time
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
+from tasks.errors import ServiceUnavailableError
 from tasks.local_server import free_port
 
 __all__ = ["MotoServer"]
@@ -28,31 +32,64 @@ DUMMY_CREDENTIALS = {
 
 
 class MotoServer:
-    """``with MotoServer() as aws: aws.client("s3")`` serves until the block ends."""
+    """``with MotoServer() as aws: aws.client("s3")`` serves until the block ends.
+
+    The server is a child process: moto keeps its state per process, so two servers in one
+    process would share buckets and Cost Explorer answers, and one's :meth:`reset` would empty
+    the other's. Each instance here owns its state.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        from moto.server import ThreadedMotoServer
-
         self.host = host
         self.port = port or free_port(host)
-        self._server = ThreadedMotoServer(ip_address=host, port=self.port, verbose=False)
-        self._running = False
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> MotoServer:
-        # werkzeug logs every request at INFO: keep test and demo output readable.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server.start()
-        self._running = True
-        return self
+    def start(self, timeout: float = 60.0) -> MotoServer:
+        """Start the server and wait until it answers.
+
+        Raises:
+            ServiceUnavailableError: it exited or did not answer within ``timeout`` s.
+        """
+        command = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
+        # It logs every request: a file (not a pipe nobody reads) keeps the tail for errors.
+        self._log = log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
+        self._process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=log, stdin=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                log.seek(0)
+                tail = log.read()[-500:].decode(errors="replace").strip()
+                self.stop()
+                raise ServiceUnavailableError(
+                    f"moto server exited with {self._process.returncode}: {tail}"
+                )
+            try:
+                httpx.get(f"{self.url}/moto-api/data.json", timeout=2).raise_for_status()
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise ServiceUnavailableError(f"moto server did not answer on {self.url} in {timeout:g}s")
 
     def stop(self) -> None:
-        if self._running:
-            self._server.stop()
-            self._running = False
+        process, self._process = self._process, None
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def __enter__(self) -> MotoServer:
         return self.start()

@@ -17,15 +17,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import IntegrityError
 
 from tasks.store.engine import session_scope
 from tasks.store.fulfilment_models import DsrAuditEntry
+from tasks.store.locks import serialise_writers
 
 __all__ = ["GENESIS", "ChainReport", "append_entry", "entries_for", "entry_hash", "verify_chain"]
 
 GENESIS = "0" * 64
-_ATTEMPTS = 8
 
 
 def entry_hash(
@@ -56,34 +55,29 @@ def append_entry(
     counts: dict[str, Any] | None = None,
     actor: str = "traceo-fulfilment",
 ) -> DsrAuditEntry:
-    """Append one entry at the head of the chain (retried if another writer got there first)."""
+    """Append one entry at the head of the chain; concurrent writers wait their turn."""
     counts = json.loads(json.dumps(counts or {}, default=str))
-    for attempt in range(_ATTEMPTS):
+    with session_scope(engine) as session:
+        serialise_writers(session, "dsr-audit-chain")
+        head = session.scalars(
+            select(DsrAuditEntry).order_by(DsrAuditEntry.seq.desc()).limit(1)
+        ).first()
+        seq = head.seq + 1 if head else 1
+        prev = head.hash if head else GENESIS
         at = datetime.now(UTC)
-        try:
-            with session_scope(engine) as session:
-                head = session.scalars(
-                    select(DsrAuditEntry).order_by(DsrAuditEntry.seq.desc()).limit(1)
-                ).first()
-                seq = head.seq + 1 if head else 1
-                prev = head.hash if head else GENESIS
-                entry = DsrAuditEntry(
-                    seq=seq,
-                    request_id=request_id,
-                    step=step,
-                    datastore=datastore,
-                    counts=counts,
-                    actor=actor,
-                    at=at,
-                    prev_hash=prev,
-                    hash=entry_hash(prev, seq, request_id, step, datastore, counts, actor, at),
-                )
-                session.add(entry)
-            return entry
-        except IntegrityError:
-            if attempt == _ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+        entry = DsrAuditEntry(
+            seq=seq,
+            request_id=request_id,
+            step=step,
+            datastore=datastore,
+            counts=counts,
+            actor=actor,
+            at=at,
+            prev_hash=prev,
+            hash=entry_hash(prev, seq, request_id, step, datastore, counts, actor, at),
+        )
+        session.add(entry)
+    return entry
 
 
 def entries_for(engine: Engine, request_id: str | None = None) -> list[DsrAuditEntry]:

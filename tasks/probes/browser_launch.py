@@ -9,6 +9,7 @@ resolution except 127.0.0.1); Playwright's own ``--disable-features`` are left a
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -24,6 +25,7 @@ __all__ = [
     "LAUNCH_ARGS",
     "SYSTEM_CHROMIUM",
     "BrowserUnavailableError",
+    "browser_available",
     "chromium_executable",
     "first_line",
     "open_browser",
@@ -67,6 +69,16 @@ def chromium_executable(configured: Path | str | None = None) -> tuple[str | Non
     if SYSTEM_CHROMIUM.is_file():
         return str(SYSTEM_CHROMIUM), []
     return None, [f"{SYSTEM_CHROMIUM} is not installed"]
+
+
+def browser_available(configured: Path | str | None = None) -> bool:
+    """Whether a browser can be launched: the one configured, Debian's, or Playwright's own."""
+    if chromium_executable(configured)[0] is not None:
+        return True
+    if configured is not None and str(configured) not in ("", "."):
+        return False  # an explicit path that does not exist: do not fall back silently
+    cache = os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or Path.home() / ".cache/ms-playwright"
+    return any(Path(cache).glob("chromium*"))
 
 
 @asynccontextmanager

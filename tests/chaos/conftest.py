@@ -42,7 +42,9 @@ def shop() -> Iterator[SampleService]:
 @pytest.fixture(scope="module")
 def echo_address() -> Iterator[str]:
     server = _EchoServer(("127.0.0.1", 0), _Echo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield f"127.0.0.1:{server.server_address[1]}"
     server.shutdown()

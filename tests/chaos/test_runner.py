@@ -93,7 +93,7 @@ def test_safeguard_aborts_on_consecutive_failed_checks(specs, proxied, tmp_path)
     assert outcome.verdict == "aborted" and outcome.status == "aborted"
     assert outcome.reason == "check shop-health failed 2 times in a row"
     held = outcome.journal["run"][1]
-    assert held["output"]["aborted"] and held["output"]["held_seconds"] < 10
+    assert held["output"]["aborted"] and held["output"]["held_seconds"] < 20  # cut short
     assert outcome.journal["steady_states"]["after"] is None  # Chaos Toolkit skips it
     assert outcome.clean and toxics(proxied) == []
     assert _stored(outcome.run_id).verdict == "aborted"
@@ -125,7 +125,7 @@ def test_continuous_hypothesis_aborts_mid_method(specs, proxied, tmp_path):
     assert outcome.verdict == "aborted"
     assert outcome.reason == "the steady state deviated during the method"
     assert outcome.journal["steady_states"]["during"]
-    assert outcome.journal["run"][1]["output"]["held_seconds"] < 10
+    assert outcome.journal["run"][1]["output"]["held_seconds"] < 20  # cut short
     assert outcome.clean and toxics(proxied) == []
 
 

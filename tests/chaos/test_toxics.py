@@ -30,31 +30,40 @@ def _recv_all(sock: socket.socket, want: int, deadline_s: float = 5) -> bytes:
     return got
 
 
-def _median_ms(client: httpx.Client, n: int) -> float:
+def _times_ms(client: httpx.Client, n: int) -> list[float]:
     times = []
     for _ in range(n):
         start = time.perf_counter()
         assert client.get("/health").status_code == 200
         times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    return times
+
+
+# A toxic's delay is a floor every request must pay, whatever the machine is doing: assert that.
+# What a loaded machine adds on top is unbounded, so the only ceiling is a baseline measured in
+# the same test plus twice the delay, which still catches a delay applied twice.
 
 
 def test_latency_adds_the_configured_delay(api: httpx.Client, shop: SampleService) -> None:
     name, listen = make_proxy(api, shop.url.removeprefix("http://"))
     with httpx.Client(base_url=f"http://{listen}", timeout=5) as client:
-        base = _median_ms(client, 20)
+        base = statistics.median(_times_ms(client, 20))
         toxic = {"type": "latency", "attributes": {"latency": 100, "jitter": 5}}
         api.post(f"/proxies/{name}/toxics", json=toxic)
-        added = _median_ms(client, 10) - base
-    assert added == pytest.approx(100, rel=0.1)
+        delayed = _times_ms(client, 10)
+    assert min(delayed) >= 95  # latency - jitter
+    assert statistics.median(delayed) - base < 200
 
 
 def test_upstream_latency_delays_requests(api: httpx.Client, shop: SampleService) -> None:
     name, listen = make_proxy(api, shop.url.removeprefix("http://"))
     toxic = {"type": "latency", "stream": "upstream", "attributes": {"latency": 60}}
-    api.post(f"/proxies/{name}/toxics", json=toxic)
     with httpx.Client(base_url=f"http://{listen}", timeout=5) as client:
-        assert 55 <= _median_ms(client, 5) <= 90
+        base = statistics.median(_times_ms(client, 10))
+        api.post(f"/proxies/{name}/toxics", json=toxic)
+        delayed = _times_ms(client, 5)
+    assert min(delayed) >= 60
+    assert statistics.median(delayed) - base < 120
 
 
 def test_http_error_rate_is_within_binomial_bounds(api: httpx.Client, shop: SampleService) -> None:
@@ -77,15 +86,21 @@ def test_toxicity_zero_never_applies(api: httpx.Client, shop: SampleService) -> 
 
 
 def test_bandwidth_paces_the_stream(api: httpx.Client, echo_address: str) -> None:
-    name, listen = make_proxy(api, echo_address)
-    api.post(f"/proxies/{name}/toxics", json={"type": "bandwidth", "attributes": {"rate": 100}})
-    payload = b"x" * 50_000  # 0.5 s at 100 KB/s
-    with _connect(listen) as sock:
-        start = time.monotonic()
-        sock.sendall(payload)
-        assert _recv_all(sock, len(payload)) == payload
-        elapsed = time.monotonic() - start
-    assert 0.4 <= elapsed <= 0.8
+    payload = b"x" * 50_000  # 0.5 s at 100 KB/s, 0.125 s at 400 KB/s
+
+    def transfer(rate_kb_s: int) -> float:
+        name, listen = make_proxy(api, echo_address)
+        toxic = {"type": "bandwidth", "attributes": {"rate": rate_kb_s}}
+        api.post(f"/proxies/{name}/toxics", json=toxic)
+        with _connect(listen) as sock:
+            start = time.monotonic()
+            sock.sendall(payload)
+            assert _recv_all(sock, len(payload)) == payload
+            return time.monotonic() - start
+
+    slow, fast = transfer(100), transfer(400)
+    assert slow >= 0.4  # the rate is a ceiling no machine can beat
+    assert fast < slow  # and it is the rate that sets the pace
 
 
 def test_limit_data_cuts_the_connection(api: httpx.Client, echo_address: str) -> None:
@@ -103,9 +118,9 @@ def test_timeout_drops_data_then_closes(api: httpx.Client, echo_address: str) ->
     with _connect(listen) as sock:
         start = time.monotonic()
         sock.sendall(b"hello")
-        assert sock.recv(16) == b""  # closed, nothing forwarded
+        assert sock.recv(16) == b""  # closed, nothing forwarded (within the socket's 5 s)
         elapsed = time.monotonic() - start
-    assert 0.25 <= elapsed <= 1.0
+    assert elapsed >= 0.25
 
 
 def test_timeout_zero_holds_until_removed(api: httpx.Client, echo_address: str) -> None:
@@ -131,7 +146,7 @@ def test_reset_peer_resets_the_connection(api: httpx.Client, echo_address: str) 
         with pytest.raises(ConnectionResetError):
             sock.recv(16)
         elapsed = time.monotonic() - start
-    assert 0.09 <= elapsed <= 1.0
+    assert elapsed >= 0.09
 
 
 def test_slow_close_delays_the_close(api: httpx.Client, echo_address: str) -> None:
@@ -145,7 +160,7 @@ def test_slow_close_delays_the_close(api: httpx.Client, echo_address: str) -> No
         sock.shutdown(socket.SHUT_WR)
         assert sock.recv(16) == b""
         elapsed = time.monotonic() - start
-    assert 0.25 <= elapsed <= 1.0
+    assert elapsed >= 0.25
 
 
 def test_http_error_answers_with_a_canned_response(api: httpx.Client, shop: SampleService) -> None:
@@ -163,11 +178,11 @@ def test_toxic_removed_mid_connection_stops_applying(
     api: httpx.Client, shop: SampleService
 ) -> None:
     name, listen = make_proxy(api, shop.url.removeprefix("http://"))
-    api.post(f"/proxies/{name}/toxics", json={"type": "latency", "attributes": {"latency": 80}})
+    api.post(f"/proxies/{name}/toxics", json={"type": "latency", "attributes": {"latency": 300}})
     with httpx.Client(base_url=f"http://{listen}", timeout=5) as client:
-        assert _median_ms(client, 3) >= 75
+        assert min(_times_ms(client, 3)) >= 300
         api.delete(f"/proxies/{name}/toxics/latency_downstream")
-        assert _median_ms(client, 5) < 40
+        assert min(_times_ms(client, 5)) < 300  # a request under the floor: no longer applied
 
 
 def test_clean_proxy_passes_a_large_payload_intact(api: httpx.Client, echo_address: str) -> None:

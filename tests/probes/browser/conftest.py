@@ -7,7 +7,6 @@ lives on a private loop in a background thread and tests submit coroutines to it
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import Coroutine, Iterator
 from contextlib import AbstractAsyncContextManager
@@ -21,13 +20,13 @@ from fastapi import FastAPI
 from playwright.async_api import Browser
 
 from infra.sandbox.sample_service.server import SampleService
-from tasks.probes.browser import chromium_executable, open_browser, run_checks
+from tasks.probes.browser import open_browser, run_checks
 from tasks.probes.browser_spec import BrowserCheck
 from tasks.probes.evidence import LocalEvidenceStore
 from tasks.probes.http import ProbeResult
 from tests.probes.browser.pages import create_pages
 from tests.probes.server import ServerThread
-from tests.services import services_required
+from tests.services import require_chromium
 
 SLOT = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 T = TypeVar("T")
@@ -36,17 +35,6 @@ T = TypeVar("T")
 def browser_check(steps: list[dict[str, Any]], **fields: Any) -> BrowserCheck:
     raw = {"id": fields.pop("id", "web-1"), "service": "svc", "type": "browser", "steps": steps}
     return BrowserCheck.model_validate({**raw, **fields})
-
-
-def require_chromium() -> None:
-    """Skip when no Chromium is installed, or fail when TRACEO_REQUIRE_SERVICES=1 (CI)."""
-    path, notes = chromium_executable(os.environ.get("TRACEO_CHROMIUM_PATH"))
-    if path is not None:
-        return
-    reason = f"no Chromium for browser tests ({'; '.join(notes)}); apt-get install chromium"
-    if services_required():
-        pytest.fail(f"{reason} and TRACEO_REQUIRE_SERVICES=1", pytrace=False)
-    pytest.skip(reason)
 
 
 class SharedBrowser:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
@@ -70,9 +71,13 @@ def create_pages() -> FastAPI:
         return HTMLResponse(f"<title>Status {code}</title><p>{code}</p>", status_code=code)
 
     @app.get("/slow", response_class=HTMLResponse)
-    async def slow(ms: int = 300) -> str:
-        with app.state.slow:
-            await asyncio.sleep(ms / 1000)
+    async def slow(ms: int = 300, peak: int = 0) -> str:
+        """Answer after ``ms``, or as soon as ``peak`` requests have been in flight at once."""
+        gauge: Gauge = app.state.slow
+        with gauge:
+            deadline = time.monotonic() + ms / 1000
+            while time.monotonic() < deadline and not (peak and gauge.peak >= peak):
+                await asyncio.sleep(0.01)
         return "<title>Slow</title><p id='slow'>finally</p>"
 
     return app

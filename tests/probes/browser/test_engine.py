@@ -21,6 +21,7 @@ from tasks.probes.tasks import record_results
 from tasks.settings import get_settings
 from tasks.store import CheckResult, get_engine, session_scope
 from tests.probes.browser.conftest import SLOT, SharedBrowser, Site, browser_check
+from tests.services import require_chromium
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "deployments" / "checks"
 
@@ -34,6 +35,7 @@ def _shop_web() -> BrowserCheck:
 def test_the_shop_web_example_passes_against_the_sample_shop_through_the_runner(
     shop: SampleService, tmp_path: Path
 ) -> None:
+    require_chromium()  # the runner launches its own browser here, not the shared one
     # with the HTTP examples it was written next to: one batch, two engines
     checks = load_checks([EXAMPLES / "shop-web.yaml", EXAMPLES / "shop-api.yaml"])
     assert {c.type for c in checks} == {"browser", "http"}
@@ -106,7 +108,8 @@ def test_contexts_run_at_most_n_at_once_and_are_always_closed(
     checks = [
         browser_check(
             [
-                {"goto": "${SITE}/slow?ms=400"},
+                # held until two pages wait at once (or 10 s): overlap, however loaded
+                {"goto": "${SITE}/slow?ms=10000&peak=2"},
                 {"assert_text": {"selector": "#slow", "equals": "finally"}},
             ],
             id=f"slow-{i}",

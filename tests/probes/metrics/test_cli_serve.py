@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -50,11 +49,10 @@ def test_serve_exposes_the_store_until_interrupted(traceo_home: Path, tmp_path: 
             'probe_success{check="shop-health",region="us-east-1",service="shop-api"} 1.0' in text
         )
 
-        started = time.monotonic()
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=10)
+        _, err = process.communicate(timeout=30)  # a hang fails here, naming the command
         assert process.returncode == 0, err
-        assert "Stopped." in err and time.monotonic() - started < 5
+        assert "Stopped." in err
     finally:
         if process.poll() is None:
             process.kill()

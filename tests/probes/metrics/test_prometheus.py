@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import time
 import urllib.parse
@@ -20,9 +18,8 @@ from tasks.store import get_engine
 from tasks.store.check_results import upsert_check_results
 from tests.probes.metrics.helpers import EXPIRY, row, seed
 from tests.probes.server import free_port
-from tests.services import services_required
+from tests.services import require_prometheus
 
-PROMETHEUS = os.environ.get("TRACEO_TEST_PROMETHEUS", "/usr/bin/prometheus")
 CONFIG = """\
 global:
   scrape_interval: 1s
@@ -32,20 +29,6 @@ scrape_configs:
     static_configs:
       - targets: ["{target}"]
 """
-
-
-def require_prometheus() -> str:
-    """The Prometheus binary; skip (or fail when TRACEO_REQUIRE_SERVICES=1) if it is absent."""
-    binary = shutil.which(PROMETHEUS)
-    if binary:
-        return binary
-    reason = (
-        f"Prometheus is not installed at {PROMETHEUS} "
-        "(DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus)"
-    )
-    if services_required():
-        pytest.fail(f"{reason} and TRACEO_REQUIRE_SERVICES=1", pytrace=False)
-    pytest.skip(reason)
 
 
 class Prometheus:

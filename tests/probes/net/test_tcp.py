@@ -63,7 +63,7 @@ def test_closed_port_fails_after_every_attempt_is_recorded() -> None:
     assert [a["number"] for a in attempts] == [1, 2, 3]
     assert all(a["verdict"] == "fail" for a in attempts)
     assert all(a["error"].startswith("ConnectionRefusedError") for a in attempts)
-    assert result.duration_ms is not None and result.duration_ms < 1000
+    assert result.duration_ms is not None
 
 
 def test_silent_server_times_out_and_is_retried(serve: Serve) -> None:
@@ -77,7 +77,7 @@ def test_silent_server_times_out_and_is_retried(serve: Serve) -> None:
     result = run_net_one(check)
     assert result.verdict == "fail" and result.attempts == 2
     assert result.error == "timed out after 0.3s (banner)"
-    assert 300 <= result.duration_ms < 1000
+    assert result.duration_ms is not None and result.duration_ms >= 300  # waited out a timeout
     assert server.connections == 2
 
 
