@@ -21,6 +21,7 @@ from tasks.errors import ConfigurationError
 from tasks.settings import get_settings
 
 __all__ = [
+    "DRIVER_START_SECONDS",
     "INSTALL_HINT",
     "LAUNCH_ARGS",
     "SYSTEM_CHROMIUM",
@@ -47,6 +48,7 @@ INSTALL_HINT = (
     "to a Chromium executable"
 )
 _CLOSE_SECONDS = 10.0
+DRIVER_START_SECONDS = 30.0
 
 
 def first_line(exc: BaseException) -> str:
@@ -89,8 +91,9 @@ async def open_browser(
 
     Args:
         executable_path: a Chromium binary (default: ``TRACEO_CHROMIUM_PATH``, /usr/bin/chromium).
-        launch_timeout: seconds for the driver and the browser to start (default:
-            ``TRACEO_BROWSER_LAUNCH_TIMEOUT_SECONDS``).
+        launch_timeout: seconds for the browser to start (default:
+            ``TRACEO_BROWSER_LAUNCH_TIMEOUT_SECONDS``); Playwright's driver gets at least
+            :data:`DRIVER_START_SECONDS`, since a busy machine starts it slowly.
 
     Raises:
         BrowserUnavailableError: no browser, or it did not start in time.
@@ -99,7 +102,7 @@ async def open_browser(
     path, notes = chromium_executable(executable_path or settings.chromium_path)
     timeout = launch_timeout or settings.browser_launch_timeout_seconds
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(max(timeout, DRIVER_START_SECONDS)):
             playwright = await async_playwright().start()
     except (TimeoutError, PlaywrightError, OSError) as exc:
         raise BrowserUnavailableError(f"Playwright did not start: {first_line(exc)}") from None

@@ -54,6 +54,7 @@ def _run(plan: list[PlannedRun], **kwargs: Any) -> list[ProbeResult]:
     return asyncio.run(run_plan(plan, "eu-west-1", env={}, **kwargs))
 
 
+@pytest.mark.slow  # waits for real offsets in the minute
 def test_live_run_starts_each_check_at_its_own_offset(banner_server: TcpServer) -> None:
     ids = ids_with_offsets([0, 1, 2, 3])
     checks = [tcp(i, banner_server.port, expect_banner="READY") for i in reversed(ids)]
@@ -70,6 +71,7 @@ def test_live_run_starts_each_check_at_its_own_offset(banner_server: TcpServer) 
         assert result.scheduled_at == planned.slot == tick
 
 
+@pytest.mark.slow  # waits for real offsets in the minute
 def test_a_hanging_target_does_not_stall_the_others(banner_server: TcpServer) -> None:
     with TcpServer(hang=True) as hung:
         (first,) = ids_with_offsets([0], prefix="hung", timeout_seconds=3)

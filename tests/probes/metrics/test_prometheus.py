@@ -105,6 +105,7 @@ def _values(result: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
     return {(r["metric"]["check"], r["metric"]["region"]): float(r["value"][1]) for r in result}
 
 
+@pytest.mark.slow  # a real Prometheus scraping every second
 def test_prometheus_scrapes_the_latest_results(prometheus_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     engine = get_engine(f"sqlite:///{tmp_path / 'store.db'}")
     seed(engine)
