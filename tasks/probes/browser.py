@@ -74,6 +74,13 @@ _NAV_TIMINGS = """() => {
 }"""
 
 
+def _step_error(label: str, problem: object) -> str:
+    """``step 'log in' failed: ...``: no colon right after the label, so a step named after a
+    password field ('fill #password') does not read as ``password: <secret>`` to the redactor,
+    which would hide the first word of the problem."""
+    return f"step {label!r} failed: {problem}"
+
+
 @dataclass
 class _Attempt:
     number: int
@@ -309,9 +316,9 @@ class _Engine:
             )
             if attempt.steps:
                 attempt.steps[-1]["error"] = why
-            attempt.fail(f"step {label!r}: {why}", label, network=not too_slow)
+            attempt.fail(_step_error(label, why), label, network=not too_slow)
         except TemplateError as exc:
-            attempt.verdict, attempt.error = "error", f"step {label!r}: {exc}"
+            attempt.verdict, attempt.error = "error", _step_error(label, exc)
             attempt.failing_step = label
 
     async def _step(
@@ -362,7 +369,7 @@ class _Engine:
             await self._navigation(label, page, ctx, attempt)
         if problem is not None:
             record["error"] = problem
-            attempt.fail(f"step {label!r}: {problem}", label, network=network)
+            attempt.fail(_step_error(label, problem), label, network=network)
             return False
         return True
 

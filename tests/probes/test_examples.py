@@ -45,7 +45,8 @@ def run(checks: list[Any], shop: SampleService) -> list[ProbeResult]:
 def test_examples_pass_against_a_healthy_shop(shop: SampleService, examples: list[Any]) -> None:
     shop.set_faults()
     results = run(examples, shop)
-    failed = {r.check_id: r.error for r in results if r.verdict != "pass"}
+    # a loaded machine can make a check slow enough to be degraded; none may fail
+    failed = {r.check_id: r.error for r in results if r.verdict not in ("pass", "degraded")}
     assert not failed
 
 

@@ -99,10 +99,10 @@ def test_network_errors_are_retried_with_backoff_and_every_attempt_recorded(
     assert [a["verdict"] for a in attempts] == ["fail", "fail", "pass"]
     assert "ConnectError" in attempts[0]["error"]
     assert all(a["duration_ms"] is not None for a in attempts)
+    # each wait is at least its backoff (a floor: a loaded machine only adds to it); the
+    # schedule itself is tested without a clock in test_backoff_delays
     gaps = _gaps(result.detail)
     assert all(gap >= want * 0.95 for gap, want in zip(gaps, min_gaps, strict=True)), gaps
-    if strategy == "exponential":
-        assert gaps[1] > gaps[0] * 1.5
 
 
 def test_exhausted_retries_end_with_an_explicit_fail() -> None:

@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from tasks.probes.browser import _step_error
 from tasks.probes.evidence import LocalEvidenceStore
 from tasks.probes.http import ProbeResult
+from tasks.redaction import redact
 from tests.probes.browser.conftest import SharedBrowser, Site, browser_check
 from tests.probes.server import free_port
 
@@ -284,3 +286,9 @@ def test_a_failed_assertion_is_not_retried_by_default(
     )
     (result,) = chromium.run([check], env={"SITE": pages.url}, evidence=evidence)
     assert result.verdict == "fail" and result.attempts == 1
+
+
+def test_a_failing_password_step_keeps_its_reason_through_redaction() -> None:
+    # "step 'fill #password': still running" read as "password: <secret>" and lost "still"
+    error = redact(_step_error("fill #password", "still running when the journey reached"))
+    assert error == "step 'fill #password' failed: still running when the journey reached"
