@@ -19,6 +19,7 @@ WORKLOADS: dict[str, str] = {
     "slo_evaluation": "deployments.bench.slo_evaluation",
     "browser_checks": "deployments.bench.browser_checks",
     "anomaly_scoring": "deployments.bench.anomaly_scoring",
+    "anomaly_quality": "deployments.bench.anomaly_quality",
     "cost_ingest": "deployments.bench.cost_ingest",
     "chargeback_allocation": "deployments.bench.chargeback_allocation",
     "fault_proxy": "deployments.bench.fault_proxy",

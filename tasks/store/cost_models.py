@@ -239,6 +239,8 @@ class CostAnomaly(Base):
     max_impact: Mapped[Decimal] = mapped_column(Numeric(20, 6))
     impact_pct: Mapped[float | None] = mapped_column(Float)
     score: Mapped[float] = mapped_column(Float)
+    # anomaly | step_change (a new level that lasts) | new_spend (a series that appears)
+    kind: Mapped[str] = mapped_column(String(16), default="anomaly", server_default="anomaly")
     currency: Mapped[str] = mapped_column(String(3))
     root_causes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     detected_at: Mapped[datetime]

@@ -4,7 +4,10 @@ Each run reports the anomalies that touch the last ``lookback_days`` up to ``thr
 default yesterday: today's cost is still arriving). It reads enough history before that for
 every reported day to get the full model (:data:`~tasks.cost.anomaly.scoring.FULL_HISTORY_DAYS`)
 plus :data:`MERGE_MARGIN_DAYS` of flags before the window, so an episode that began shortly
-before the window is seen whole rather than cut in two.
+before the window is seen whole rather than cut in two; a monitor with a holiday calendar reads
+:data:`HOLIDAY_HISTORY_DAYS` more, so a holiday's effect can be learned from earlier ones. Each
+episode is classified as an anomaly, a step change or new spend
+(:mod:`tasks.cost.anomaly.shifts`).
 """
 
 from __future__ import annotations
@@ -17,24 +20,30 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from tasks.cost.anomaly.episodes import find_episodes
-from tasks.cost.anomaly.monitors import Monitor
+from tasks.cost.anomaly.calendar import day_labels, holiday_dates
+from tasks.cost.anomaly.episodes import Episodes, find_episodes
+from tasks.cost.anomaly.monitors import Holidays, Monitor, Thresholds
 from tasks.cost.anomaly.root_causes import rank_root_causes, to_money
-from tasks.cost.anomaly.scoring import FULL_HISTORY_DAYS, MIN_HISTORY_DAYS, score_matrix
+from tasks.cost.anomaly.scoring import FULL_HISTORY_DAYS, MIN_HISTORY_DAYS, Scores, score_matrix
 from tasks.cost.anomaly.series import MonitorSeries, load_breakdown, load_monitor_series
+from tasks.cost.anomaly.shifts import classify_episodes
 from tasks.cost.anomaly.store import AnomalyRecord, SaveResult, save_anomalies
 
 __all__ = [
     "DEFAULT_LOOKBACK_DAYS",
+    "HOLIDAY_HISTORY_DAYS",
     "MERGE_MARGIN_DAYS",
     "Detection",
+    "Scored",
     "detect_anomalies",
     "explain_anomaly",
     "score_and_save",
+    "score_series",
 ]
 
 DEFAULT_LOOKBACK_DAYS = 14
 MERGE_MARGIN_DAYS = 14
+HOLIDAY_HISTORY_DAYS = 120
 
 
 @dataclass(frozen=True)
@@ -47,19 +56,51 @@ class Detection:
     starts: dict[str, date]
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A matrix scored as a monitor scores it: per-day scores, episodes and each one's kind."""
+
+    scores: Scores
+    episodes: Episodes
+    kinds: np.ndarray
+
+
+def score_series(
+    values: np.ndarray,
+    start: date,
+    thresholds: Thresholds,
+    holidays: Holidays,
+    scored_from: int,
+) -> Scored:
+    """Score a ``(series, days)`` matrix from ``start`` with a monitor's thresholds and calendar.
+
+    Month boundaries and the ``holidays`` calendar label the days; consecutive anomalous days
+    form episodes, each classified as an anomaly, a step change or new spend.
+    """
+    days = values.shape[1]
+    last = start + timedelta(days=max(days - 1, 0))
+    scores = score_matrix(
+        values,
+        score_threshold=thresholds.score,
+        min_pct=thresholds.min_pct,
+        min_impact=float(thresholds.min_impact),
+        scored_from=scored_from,
+        labels=day_labels(start, days, holiday_dates(holidays, start, last)),
+    )
+    episodes = find_episodes(scores)
+    floors = {"min_pct": thresholds.min_pct, "min_impact": float(thresholds.min_impact)}
+    return Scored(scores, episodes, classify_episodes(values, episodes, **floors))
+
+
 def _records(series: MonitorSeries, report_from: date, flag_from: date) -> Iterable[AnomalyRecord]:
     monitor = series.monitor
     if not series.keys:
         return
     first_flag = max((flag_from - series.start).days, MIN_HISTORY_DAYS)
-    scores = score_matrix(
-        series.values,
-        score_threshold=monitor.thresholds.score,
-        min_pct=monitor.thresholds.min_pct,
-        min_impact=float(monitor.thresholds.min_impact),
-        scored_from=first_flag,
+    scored = score_series(
+        series.values, series.start, monitor.thresholds, monitor.holidays, first_flag
     )
-    episodes = find_episodes(scores)
+    episodes, kinds = scored.episodes, scored.kinds
     keep = np.flatnonzero(episodes.end >= (report_from - series.start).days)
     pct = episodes.impact_pct
     for i in keep:
@@ -79,6 +120,7 @@ def _records(series: MonitorSeries, report_from: date, flag_from: date) -> Itera
             max_impact=to_money(episodes.max_impact[i]),
             impact_pct=None if np.isnan(pct[i]) else round(float(pct[i]), 6),
             score=round(float(episodes.max_score[i]), 6),
+            kind=str(kinds[i]),
             truncated=start == first_flag,
         )
 
@@ -98,12 +140,14 @@ def detect_anomalies(
         raise ValueError("lookback_days must be at least 1")
     report_from = through - timedelta(days=lookback_days - 1)
     flag_from = report_from - timedelta(days=MERGE_MARGIN_DAYS)
-    first = flag_from - timedelta(days=FULL_HISTORY_DAYS)
     records: list[AnomalyRecord] = []
     counts: dict[str, int] = {}
     days: dict[str, int] = {}
     starts: dict[str, date] = {}
     for monitor in monitors:  # one matrix per monitor; each is scored in one vectorised call
+        # a holiday's effect is learned from earlier holidays: read a season more history
+        history = FULL_HISTORY_DAYS + (HOLIDAY_HISTORY_DAYS if monitor.holidays else 0)
+        first = flag_from - timedelta(days=history)
         series = load_monitor_series(engine, monitor, first, through)
         counts[monitor.name] = len(series.keys)
         days[monitor.name] = series.days

@@ -3,8 +3,9 @@
 A monitors file looks like::
 
     defaults:                       # optional; merged into every monitor of this file
-      thresholds: {score: 2.5, min_pct: 15, min_impact: 50}
+      thresholds: {score: 3, min_pct: 15, min_impact: 50}
       targets: [custom-webhook/finops]
+      holidays: US                  # public holidays (ISO country, US-CA, or a list of dates)
     monitors:
       - name: total-spend
         dimension: total            # total | service | sub_account | tag
@@ -17,9 +18,11 @@ A monitors file looks like::
         dimension: tag
         tag: team
 
-Thresholds: ``score`` robust standard deviations (default 2.5), ``min_pct`` percent above the
+Thresholds: ``score`` robust standard deviations (default 3), ``min_pct`` percent above the
 expectation (default 15; ``"15%"`` works too) and ``min_impact``, the absolute floor in the
-series' billing currency (default 10). A day is anomalous only when all three hold. Every
+series' billing currency (default 10). A day is anomalous only when all three hold.
+``holidays`` names the public holidays whose effect each series learns from earlier holidays
+(see :mod:`tasks.cost.anomaly.calendar`); month boundaries are always learned. Every
 problem in every file is reported at once as a :class:`~tasks.errors.SpecError` naming the file,
 the monitor and the field.
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -38,20 +42,23 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     ValidationError,
     ValidationInfo,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from tasks.cost.anomaly.calendar import check_calendar
 from tasks.cost.focus import CHARGE_CATEGORIES
-from tasks.errors import SpecError, SpecIssue
+from tasks.errors import ConfigurationError, SpecError, SpecIssue
 from tasks.specs import load_specs, validation_issues
 
 __all__ = [
     "DIMENSIONS",
     "METRICS",
     "Dimension",
+    "Holidays",
     "Metric",
     "Monitor",
     "MonitorFilter",
@@ -145,13 +152,40 @@ class MonitorFilter(_Spec):
 class Thresholds(_Spec):
     """The three conditions a day must meet to be anomalous."""
 
-    score: float = Field(default=2.5, gt=0, le=100)
+    score: float = Field(default=3.0, gt=0, le=100)
     min_pct: Annotated[float, BeforeValidator(_percent), Field(ge=0, le=10_000)] = 15.0
     min_impact: Money = Decimal("10")
 
 
+def _calendar(value: Any) -> str | tuple[date, ...] | None:
+    """A country code (``US``, ``US-CA``), a list of dates, or none."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            check_calendar(value)
+        except ConfigurationError as exc:
+            raise _bad("{reason}", reason=str(exc)) from None
+        return value
+    if not isinstance(value, list | tuple):
+        raise _bad("holidays must be a country code such as US or a list of dates")
+    days = []
+    for item in value:
+        if isinstance(item, date):
+            days.append(item)
+            continue
+        try:
+            days.append(date.fromisoformat(str(item)))
+        except ValueError:
+            raise _bad("{item} is not a date (YYYY-MM-DD)", item=repr(item)) from None
+    return tuple(days)
+
+
+Holidays = Annotated[str | tuple[date, ...] | None, PlainValidator(_calendar)]
+
+
 class Monitor(_Spec):
-    """One monitor: a dimension to split cost by, thresholds and alert routing."""
+    """One monitor: a dimension to split cost by, thresholds, a holiday calendar, routing."""
 
     name: Name
     description: str | None = Field(default=None, max_length=500)
@@ -162,6 +196,7 @@ class Monitor(_Spec):
     thresholds: Thresholds = Thresholds()
     targets: tuple[Target, ...] = ()
     immediate_impact: Money | None = None
+    holidays: Holidays = None
 
     @field_validator("tag")
     @classmethod
@@ -182,6 +217,7 @@ class MonitorDefaults(_Spec):
     thresholds: Thresholds | None = None
     targets: tuple[Target, ...] | None = None
     immediate_impact: Money | None = None
+    holidays: Holidays = None
 
 
 def _merge(defaults: dict[str, Any], monitor: dict[str, Any]) -> dict[str, Any]:

@@ -37,11 +37,18 @@ def _causes_text(anomaly: CostAnomaly, limit: int = 3) -> str:
     )
 
 
+KIND_LABELS = {"anomaly": "", "step_change": "step change, ", "new_spend": "new spend, "}
+
+
+def _kind(anomaly: CostAnomaly) -> str:
+    return KIND_LABELS.get(anomaly.kind or "anomaly", f"{anomaly.kind}, ")
+
+
 def describe(anomaly: CostAnomaly) -> str:
-    """One line: monitor, key, period, impact against expectation, top root causes."""
+    """One line: monitor, key, kind, period, impact against expectation, top root causes."""
     pct = f" ({anomaly.impact_pct:+.0f}%)" if anomaly.impact_pct is not None else " (new spend)"
     text = (
-        f"#{anomaly.id} {anomaly.monitor} / {anomaly.key}, {_period(anomaly)}: "
+        f"#{anomaly.id} {anomaly.monitor} / {anomaly.key}, {_kind(anomaly)}{_period(anomaly)}: "
         f"{_signed(anomaly.total_impact, anomaly.currency)}{pct}, actual "
         f"{_money(anomaly.actual_total, anomaly.currency)} vs expected "
         f"{_money(anomaly.expected_total, anomaly.currency)}"
@@ -63,7 +70,7 @@ def render_listing(anomalies: Sequence[CostAnomaly]) -> str:
         if a.alert_kind:
             status.append(f"alerted ({a.alert_kind})")
         lines = [
-            f"#{a.id}  {a.monitor} / {a.key}  {_period(a)}"
+            f"#{a.id}  {a.monitor} / {a.key}  {_kind(a)}{_period(a)}"
             + (f"  [{', '.join(status)}]" if status else ""),
             f"    impact {_signed(a.total_impact, a.currency)} ({pct}), max "
             f"{_signed(a.max_impact, a.currency)}/day, actual {_money(a.actual_total, a.currency)}"
@@ -89,6 +96,7 @@ def table_rows(anomalies: Sequence[CostAnomaly]) -> list[dict[str, Any]]:
             "id": a.id,
             "monitor": a.monitor,
             "key": a.key,
+            "kind": a.kind,
             "start": a.start_date.isoformat(),
             "end": a.end_date.isoformat(),
             "impact": f"{a.total_impact:.2f}",

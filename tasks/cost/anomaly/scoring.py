@@ -18,6 +18,12 @@ The model, for the cost ``x[t]`` of one series on day ``t`` (columns are consecu
   (negative days, from credits, count as 0 in ratios). Where the product is not finite (a
   sparse series with cost on fewer than four days a week) the expectation is the median of the
   last four same-weekdays instead.
+* **Calendar effects.** Days with a calendar label (the 1st, 2nd, second-last or last day of a
+  month, a public holiday: :mod:`tasks.cost.anomaly.calendar`) get their series' own effect of
+  that label: the median ratio of actual to expected on the last three earlier days with the
+  same label (``expected[t] *= C[t]``). So a month-end batch job or a holiday peak that happens
+  every time is expected, while a change in it is still scored. A holiday with no earlier
+  holiday in the matrix has no known effect and is not flagged.
 * **Robust spread.** The one-step-ahead errors ``e = x - expected`` of the 30 days before ``t``
   (at least 14): ``sigma = 1.4826 * median(|e - median(e)|)``, the median absolute deviation
   scaled to a standard deviation for normal noise. Errors are out of sample (each day was
@@ -38,10 +44,13 @@ most 16 days whose error window is still filling.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from tasks.cost.anomaly.calendar import NONE
 
 __all__ = [
     "FULL_HISTORY_DAYS",
@@ -63,6 +72,8 @@ FULL_HISTORY_DAYS = FIRST_EXPECTED_DAY + SPREAD_DAYS  # 64
 MAD_SCALE = 1.4826
 SIGMA_FLOOR_PCT = 0.01
 SIGMA_FLOOR_ABS = 0.01
+CALENDAR_OCCURRENCES = 3
+CALENDAR_MIN_EFFECT_NOISES = 2.0
 
 ArrayLike = float | np.ndarray
 
@@ -145,13 +156,48 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray, both_zero: float) -> 
     return out
 
 
-def expected_matrix(values: np.ndarray) -> np.ndarray:
-    """The seasonal, level-scaled expectation of every day (NaN for the first 34 days).
+def _calendar_effects(
+    x: np.ndarray, base: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each day's calendar factor (1 on ordinary days) and its spread multiplier.
 
-    Args:
-        values: ``(series, days)`` finite daily cost, consecutive days.
+    The multiplier widens the spread by the uncertainty of an effect estimated from ``k``
+    earlier days (``sqrt(1 + 1.5 / k)``); it is NaN where the effect cannot be known (no
+    earlier day with the label, or none with cost), and such days are not flagged.
     """
-    x = np.asarray(values, dtype=np.float64)
+    factor = np.ones(x.shape)
+    spread = np.ones(x.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.maximum(x, 0.0) / base
+    ratio[~np.isfinite(ratio)] = np.nan
+    ordinary = np.where(labels == NONE, np.abs(ratio - 1.0), np.nan)
+    for label in np.unique(labels[labels != NONE]):
+        columns = np.flatnonzero(labels == label)
+        for k, column in enumerate(columns):
+            prior = columns[:k]
+            prior = prior[prior >= FIRST_EXPECTED_DAY][-CALENDAR_OCCURRENCES:]
+            if prior.size == 0:
+                spread[:, column] = np.nan
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no effect known
+                effect = np.nanmedian(ratio[:, prior], axis=1)
+                # the day-to-day noise of ordinary days before it, as a relative spread
+                recent = ordinary[:, max(column - SPREAD_DAYS, 0) : column]
+                noise = MAD_SCALE * np.nanmedian(recent, axis=1)
+            known = np.isfinite(ratio[:, prior]).sum(axis=1)
+            # an effect within the noise is no effect: estimating it would only add noise
+            small = np.abs(effect - 1.0) < CALENDAR_MIN_EFFECT_NOISES * noise
+            real = np.isfinite(effect) & ~small
+            factor[:, column] = np.where(real, effect, 1.0)
+            with np.errstate(divide="ignore"):
+                widen = np.sqrt(1.0 + 1.5 / known)
+            spread[:, column] = np.where(known > 0, np.where(real, widen, 1.0), np.nan)
+    return factor, spread
+
+
+def _expected(x: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The expectation of every day and its spread multiplier (see :func:`_calendar_effects`)."""
     with np.errstate(invalid="ignore"):
         index = _same_weekday_median(_ratio(x, _trailing_median(x, WEEK), both_zero=1.0))
         level = _shift(_trailing_median(_ratio(x, index, both_zero=0.0), WEEK), 1)
@@ -159,7 +205,24 @@ def expected_matrix(values: np.ndarray) -> np.ndarray:
         fallback = _shift(_same_weekday_median(x), WEEK)
     expected = np.where(np.isfinite(expected), expected, fallback)
     expected[:, : min(FIRST_EXPECTED_DAY, x.shape[1])] = np.nan
-    return expected
+    spread = np.ones(x.shape)
+    if labels is not None:
+        if labels.shape != (x.shape[1],):
+            raise ValueError(f"expected {x.shape[1]} day labels, got shape {labels.shape}")
+        factor, spread = _calendar_effects(x, expected, labels)
+        expected = expected * factor
+    return expected, spread
+
+
+def expected_matrix(values: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+    """The seasonal, level-scaled expectation of every day (NaN for the first 34 days).
+
+    Args:
+        values: ``(series, days)`` finite daily cost, consecutive days.
+        labels: one calendar label per day (:func:`tasks.cost.anomaly.calendar.day_labels`);
+            None: no calendar effects.
+    """
+    return _expected(np.asarray(values, dtype=np.float64), labels)[0]
 
 
 def _trailing_mad(errors: np.ndarray, first_valid: int, from_day: int = 0) -> np.ndarray:
@@ -181,6 +244,37 @@ def _trailing_mad(errors: np.ndarray, first_valid: int, from_day: int = 0) -> np
     return sigma * MAD_SCALE
 
 
+def _column(value: ArrayLike) -> np.ndarray:
+    """A threshold as a column: one value per series, or one for all."""
+    arr = np.asarray(value, dtype=np.float64)
+    return arr.reshape(-1, 1) if arr.ndim == 1 else arr
+
+
+def _flag(
+    x: np.ndarray,
+    labels: np.ndarray | None,
+    thresholds: tuple[np.ndarray, np.ndarray, np.ndarray],
+    scored_from: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Expectation, spread, score and flags of every day."""
+    score_threshold, min_pct, min_impact = thresholds
+    expected, spread = _expected(x, labels)
+    errors = x - expected
+    sigma = _trailing_mad(errors, FIRST_EXPECTED_DAY, scored_from)
+    floor = np.maximum(SIGMA_FLOOR_PCT * np.abs(expected), SIGMA_FLOOR_ABS)
+    sigma_eff = np.fmax(sigma, floor) * np.nan_to_num(spread, nan=1.0)
+    sigma_eff[np.isnan(sigma)] = np.nan
+    score = errors / sigma_eff
+    with np.errstate(invalid="ignore"):
+        anomalous = (
+            (score >= score_threshold)
+            & (errors >= min_pct / 100.0 * expected)
+            & (errors > min_impact)
+        )
+    anomalous[np.isnan(spread)] = False
+    return expected, sigma_eff, score, anomalous
+
+
 def score_matrix(
     values: np.ndarray,
     *,
@@ -188,6 +282,7 @@ def score_matrix(
     min_pct: ArrayLike = 15.0,
     min_impact: ArrayLike = 0.0,
     scored_from: int = 0,
+    labels: np.ndarray | None = None,
 ) -> Scores:
     """Score every day of every series and flag the anomalous ones.
 
@@ -197,6 +292,7 @@ def score_matrix(
         min_pct: minimum impact as a percentage of the expectation (scalar or per row).
         min_impact: the impact must exceed this absolute floor (scalar or per row).
         scored_from: flag only days from this column on (earlier days are baseline only).
+        labels: one calendar label per day (see :func:`expected_matrix`).
 
     Raises:
         ValueError: the matrix is not 2-D, or holds NaN or infinite values.
@@ -206,23 +302,7 @@ def score_matrix(
         raise ValueError(f"expected a (series, days) matrix, got shape {x.shape}")
     if not np.isfinite(x).all():
         raise ValueError("cost matrix holds NaN or infinite values; fill missing days with 0")
-    expected = expected_matrix(x)
-    errors = x - expected
-    sigma = _trailing_mad(errors, FIRST_EXPECTED_DAY, scored_from)
-    floor = np.maximum(SIGMA_FLOOR_PCT * np.abs(expected), SIGMA_FLOOR_ABS)
-    sigma_eff = np.fmax(sigma, floor)  # fmax keeps NaN only where sigma and floor are NaN
-    sigma_eff[np.isnan(sigma)] = np.nan
-    score = errors / sigma_eff
-
-    def column(value: ArrayLike) -> np.ndarray:
-        arr = np.asarray(value, dtype=np.float64)
-        return arr.reshape(-1, 1) if arr.ndim == 1 else arr
-
-    with np.errstate(invalid="ignore"):
-        anomalous = (
-            (score >= column(score_threshold))
-            & (errors >= column(min_pct) / 100.0 * expected)
-            & (errors > column(min_impact))
-        )
+    thresholds = (_column(score_threshold), _column(min_pct), _column(min_impact))
+    expected, sigma_eff, score, anomalous = _flag(x, labels, thresholds, max(scored_from, 0))
     anomalous[:, : max(scored_from, 0)] = False
     return Scores(actual=x, expected=expected, sigma=sigma_eff, score=score, anomalous=anomalous)

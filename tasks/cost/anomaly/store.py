@@ -38,6 +38,7 @@ __all__ = [
 
 PLANNED_GRACE_DAYS = 2
 _FIGURES = (
+    "kind",
     "end_date",
     "expected_total",
     "actual_total",
@@ -68,6 +69,7 @@ class AnomalyRecord:
     max_impact: Decimal
     impact_pct: float | None
     score: float
+    kind: str = "anomaly"  # see tasks.cost.anomaly.shifts
     root_causes: list[dict[str, Any]] | None = field(default=None, compare=False)
     # the episode may have begun before the first day that was scored
     truncated: bool = field(default=False, compare=False)

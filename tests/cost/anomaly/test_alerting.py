@@ -249,3 +249,15 @@ def test_plan_is_pure_and_skips_targets_already_served():
     assert digest.subject == "[COST DIGEST] 1 new cost anomaly on 2026-10-13"
     assert plan_notices(anomalies, by_name, delivered, {FINOPS}, MORNING) == []
     assert plan_notices(anomalies, {}, set(), set(), MORNING) == []
+
+
+def test_a_step_change_is_announced_as_one_and_said_so(store_engine, notifier, sink):
+    from dataclasses import replace
+
+    step = replace(record("total", "total", "1500", end=DAY), kind="step_change")
+    save_anomalies(store_engine, [step], MORNING)
+    assert [o.kind for o in alert(store_engine, notifier, MORNING)] == [IMMEDIATE]
+    (notice,) = sink.received
+    assert notice["subject"].startswith("[COST STEP CHANGE] total / total: +1,500.00 USD")
+    assert "total / total, step change, 2026-10-12: +1,500.00 USD" in notice["text"]
+    assert alert(store_engine, notifier, MORNING + timedelta(hours=4)) == []  # once

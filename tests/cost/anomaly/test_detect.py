@@ -91,3 +91,14 @@ def test_quiet_cost_gives_no_anomalies_and_old_episodes_are_outside_the_window(s
 def test_lookback_must_be_positive(store_engine):
     with pytest.raises(ValueError, match="at least 1"):
         detect_anomalies(store_engine, MONITORS, THROUGH, lookback_days=0)
+
+
+def test_a_lasting_rise_is_stored_once_as_a_step_change(store_engine):
+    from .helpers import WEEK
+
+    rise = {(EC2_US, i): 500.0 * WEEK[i % 7] for i in range(70, 100)}  # +50% for good
+    insert_lines(store_engine, scenario(spikes=rise))
+    score_and_save(store_engine, [monitor("total", "total")], THROUGH, NOW, lookback_days=40)
+    (row,) = stored(store_engine)
+    assert row["kind"] == "step_change" and row["start_date"] == START + timedelta(days=70)
+    assert row["end_date"] < START + timedelta(days=80)  # then the new level is the baseline

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from textwrap import dedent
@@ -69,9 +70,10 @@ def test_defaults_and_documented_fallbacks(tmp_path):
     )
     assert (total.metric, total.thresholds.score, total.thresholds.min_pct) == (
         "EffectiveCost",
-        2.5,
+        3.0,
         15.0,
     )
+    assert total.holidays is None  # no holiday calendar unless one is named
     assert total.filter.charge_category == ("Usage",) and total.immediate_impact is None
     assert teams.thresholds.score == 3 and teams.thresholds.min_pct == 20.0
     assert teams.thresholds.min_impact == Decimal("50")  # merged key by key with the defaults
@@ -135,6 +137,9 @@ def test_defaults_and_documented_fallbacks(tmp_path):
             "unknown field",
         ),
         ("dimension: total\n    treshold: 3", "monitors[0].treshold", "unknown field"),
+        ("dimension: total\n    holidays: XX", "monitors[0].holidays", "unknown country"),
+        ("dimension: total\n    holidays: 7", "monitors[0].holidays", "a country code"),
+        ("dimension: total\n    holidays: [someday]", "monitors[0].holidays", "date"),
     ],
 )
 def test_a_bad_field_is_named_with_its_monitor(tmp_path, monitor, field, reason):
@@ -200,3 +205,20 @@ def test_every_problem_of_every_file_is_reported_at_once(tmp_path):
 def test_a_missing_file_is_an_error(tmp_path):
     (missing,) = issues(tmp_path / "nope.yaml")
     assert missing.reason == "file not found"
+
+
+def test_holidays_are_a_country_a_subdivision_or_dates_and_merge_from_defaults(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        defaults:
+          holidays: US
+        monitors:
+          - {name: total, dimension: total}
+          - {name: california, dimension: total, holidays: US-CA}
+          - {name: plant, dimension: total, holidays: [2025-12-24, 2025-12-31]}
+        """,
+    )
+    us, california, plant = load_monitors([path])
+    assert (us.holidays, california.holidays) == ("US", "US-CA")
+    assert plant.holidays == (date(2025, 12, 24), date(2025, 12, 31))
