@@ -34,11 +34,12 @@ def db() -> None:
 @fail_on_traceo_error
 def db_upgrade() -> None:
     """Apply the store's migrations (also done automatically on first use)."""
+    from tasks.redaction import display_url
     from tasks.settings import get_settings
     from tasks.store import get_engine
 
     engine = get_engine(migrate=True)
-    url = engine.url.render_as_string(hide_password=True)
+    url = display_url(engine.url)
     click.echo(f"store at {url} is up to date ({get_settings().home})")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 
-__all__ = ["REDACTED", "RedactingFilter", "install_redaction", "redact"]
+__all__ = ["REDACTED", "RedactingFilter", "display_url", "install_redaction", "redact"]
 
 REDACTED = "[REDACTED]"
 
@@ -77,6 +77,22 @@ class RedactingFilter(logging.Filter):
 
 
 _LOGGERS = ("", "prefect", "prefect.flow_runs", "prefect.task_runs", "httpx", "httpcore", "traceo")
+
+
+_SECRET_KEY = re.compile(r"(?i)" + _SECRET_KEYS)
+
+
+def display_url(url: object) -> str:
+    """A database URL fit to print: the password hidden, in the userinfo or the query string.
+
+    libpq and the drivers also take ``?password=...`` (and ``sslpassword``, tokens ...), which
+    ``render_as_string(hide_password=True)`` leaves in clear.
+    """
+    from sqlalchemy.engine import URL, make_url
+
+    parsed = url if isinstance(url, URL) else make_url(str(url))
+    query = {k: ("REDACTED" if _SECRET_KEY.search(k) else v) for k, v in parsed.query.items()}
+    return parsed.set(query=query).render_as_string(hide_password=True)
 
 
 def install_redaction() -> RedactingFilter:

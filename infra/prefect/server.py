@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 
 from infra.prefect._process import ManagedProcess, free_port, prefect_command, prefect_env
 from tasks.errors import ServiceUnavailableError
+from tasks.redaction import display_url
 
 __all__ = [
     "DEFAULT_ADMIN_URL",
@@ -44,7 +45,7 @@ def asyncpg_url(url: str) -> str:
     """The same PostgreSQL database with the asyncpg driver, which the Prefect server needs."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
-        raise ValueError(f"not a PostgreSQL URL: {parsed.render_as_string(hide_password=True)}")
+        raise ValueError(f"not a PostgreSQL URL: {display_url(parsed)}")
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tasks.errors import ServiceUnavailableError
+from tasks.redaction import display_url
 from tasks.settings import get_settings
 
 __all__ = ["dispose_engines", "get_engine", "session_scope", "upgrade"]
@@ -38,7 +39,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(_alembic_config(engine), revision)
     except OperationalError as exc:
         raise ServiceUnavailableError(
-            f"store unreachable at {engine.url.render_as_string(hide_password=True)}: "
+            f"store unreachable at {display_url(engine.url)}: "
             f"{exc.orig.__class__.__name__}"
         ) from None
 

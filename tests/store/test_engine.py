@@ -65,6 +65,14 @@ def test_unreachable_store_is_a_transient_error():
     assert "hunter2" not in str(info.value)
 
 
+def test_a_password_given_as_a_query_parameter_is_hidden_too():
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/none?password=hunter2&connect_timeout=2"
+    with pytest.raises(ServiceUnavailableError, match="store unreachable") as info:
+        get_engine(url)
+    assert "hunter2" not in str(info.value)
+    assert "password=REDACTED" in str(info.value) and "connect_timeout=2" in str(info.value)
+
+
 def test_migrations_match_every_model(store_engine):
     """Autogenerate finds nothing to do at head: no model lacks a migration, nothing drifts."""
     from alembic.autogenerate import compare_metadata
