@@ -39,8 +39,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(_alembic_config(engine), revision)
     except OperationalError as exc:
         raise ServiceUnavailableError(
-            f"store unreachable at {display_url(engine.url)}: "
-            f"{exc.orig.__class__.__name__}"
+            f"store unreachable at {display_url(engine.url)}: {exc.orig.__class__.__name__}"
         ) from None
 
 
