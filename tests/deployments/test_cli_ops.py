@@ -9,11 +9,13 @@ from deployments.cli_ops import OPS_COMMANDS, _parse_params, failure_alerts, run
 from deployments.run_once import RunOutcome, render_outcomes
 
 
-@pytest.mark.slow  # starts the embedded Prefect server first
 def test_serve_without_a_server_says_how_to_start_one(traceo_home, monkeypatch) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     monkeypatch.delenv("TRACEO_RESULT_STORAGE", raising=False)
+    # PREFECT_API_URL in the environment: traceo serve starts no embedded server of its own,
+    # and Prefect's settings (unset here) decide what serving finds
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
     with temporary_settings({PREFECT_API_URL: None}):
         result = CliRunner().invoke(serve, [])
     assert result.exit_code == 2
