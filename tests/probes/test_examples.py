@@ -16,6 +16,7 @@ from tasks.probes.runner import run_any_checks
 from tests.probes.helpers import SLOT
 from tests.services import require_chromium
 
+OK = ("pass", "degraded")  # a loaded machine can make a check slow enough to be degraded
 EXAMPLES = Path(__file__).resolve().parents[2] / "deployments" / "checks"
 
 
@@ -46,7 +47,7 @@ def test_examples_pass_against_a_healthy_shop(shop: SampleService, examples: lis
     shop.set_faults()
     results = run(examples, shop)
     # a loaded machine can make a check slow enough to be degraded; none may fail
-    failed = {r.check_id: r.error for r in results if r.verdict not in ("pass", "degraded")}
+    failed = {r.check_id: r.error for r in results if r.verdict not in OK}
     assert not failed
 
 
@@ -69,6 +70,7 @@ def test_examples_fail_when_the_shop_errors(shop: SampleService, examples: list[
     # A TCP connect still succeeds while the shop answers 503 to every request.
     assert {r.verdict for r in results if r.check_id != "shop-port"} == {"fail"}
     if examples[0].type != "browser":
-        assert next(r for r in results if r.check_id == "shop-port").verdict == "pass"
+        # it connects (a busy test process may take over degraded_ms 100 to accept)
+        assert next(r for r in results if r.check_id == "shop-port").verdict in OK
         journey = next(r for r in results if r.check_id == "shop-order-journey")
         assert journey.failing_step == "log in" and journey.status_code == 503
