@@ -16,11 +16,23 @@ from pydantic import BaseModel, ValidationError
 
 from tasks.errors import SpecError, SpecIssue
 
-__all__ = ["field_path", "iter_spec_files", "load_documents", "load_specs", "validation_issues"]
+__all__ = [
+    "SpecLimitError",
+    "field_path",
+    "iter_spec_files",
+    "load_documents",
+    "load_specs",
+    "parse_yaml",
+    "validation_issues",
+    "yaml_problem",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
 SPEC_SUFFIXES = (".yaml", ".yml")
+MAX_SPEC_BYTES = 1_000_000
+MAX_SPEC_DEPTH = 64
+MAX_SPEC_VALUES = 100_000
 
 
 def iter_spec_files(paths: Iterable[Path | str]) -> Iterator[Path]:
@@ -33,6 +45,91 @@ def iter_spec_files(paths: Iterable[Path | str]) -> Iterator[Path]:
             yield path
 
 
+class SpecLimitError(yaml.YAMLError):
+    """A spec past one of the loading limits (size, nesting, alias expansion, number length)."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with limits, so a hostile spec fails fast instead of hanging.
+
+    Aliases are not copied by PyYAML, but everything downstream (validation, dumping) walks
+    them expanded: nine levels of nine aliases (the "billion laughs", 357 bytes) are 9**9
+    values. Each document's expanded size is counted over the node graph (each node once), and
+    nesting is capped before PyYAML's recursive composer reaches Python's recursion limit.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_SPEC_DEPTH:
+                raise SpecLimitError(f"nested deeper than {MAX_SPEC_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_document(self, node: Any) -> Any:
+        sizes: dict[int, int] = {}
+
+        def size(current: Any) -> int:  # expanded node count, each distinct node computed once
+            known = sizes.get(id(current))
+            if known is not None:
+                return known
+            sizes[id(current)] = 1  # a cycle counts once (the safe loader builds no cycles)
+            if isinstance(current, yaml.ScalarNode):
+                if current.tag.endswith((":int", ":float")) and len(current.value) > 64:
+                    raise SpecLimitError(
+                        f"line {current.start_mark.line + 1}: a number of "
+                        f"{len(current.value)} characters (at most 64)"
+                    )
+                total = 1
+            elif isinstance(current, yaml.SequenceNode):
+                total = 1 + sum(size(item) for item in current.value)
+            else:
+                total = 1 + sum(size(k) + size(v) for k, v in current.value)
+            sizes[id(current)] = total
+            return total
+
+        if size(node) > MAX_SPEC_VALUES:
+            raise SpecLimitError(
+                f"the document expands to more than {MAX_SPEC_VALUES:,} values (aliases)"
+            )
+        return super().construct_document(node)
+
+
+def parse_yaml(text: str) -> list[Any]:
+    """Every non-empty document of ``text``, within the loading limits.
+
+    Raises:
+        yaml.YAMLError: invalid YAML, or :class:`SpecLimitError` past a limit.
+    """
+    if len(text) > MAX_SPEC_BYTES:
+        raise SpecLimitError(f"{len(text):,} characters (specs are limited to {MAX_SPEC_BYTES:,})")
+    loader = _BoundedLoader(text)
+    try:
+        documents = []
+        while loader.check_data():
+            document = loader.get_data()
+            if document is not None:
+                documents.append(document)
+        return documents
+    finally:
+        loader.dispose()
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line for a YAML error: where and what (``refused: ...`` past a limit)."""
+    if isinstance(exc, SpecLimitError):
+        return f"refused: {exc}"
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"invalid YAML: {where}{problem}"
+
+
 def load_documents(path: Path) -> list[Any]:
     """Parse every YAML document in ``path``; bad YAML raises :class:`SpecError` with the line."""
     try:
@@ -42,14 +139,9 @@ def load_documents(path: Path) -> list[Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError([SpecIssue(str(path), None, None, f"cannot read: {exc}")]) from None
     try:
-        return [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        return parse_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecError(
-            [SpecIssue(str(path), None, None, f"invalid YAML: {where}{problem}")]
-        ) from None
+        raise SpecError([SpecIssue(str(path), None, None, yaml_problem(exc))]) from None
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:

@@ -29,7 +29,13 @@ from tasks.slo.spec import (
     parse_annotation,
 )
 from tasks.slo.windows import CalendarWindow, RollingWindow, TimeWindow, parse_duration
-from tasks.specs import iter_spec_files, load_documents, validation_issues
+from tasks.specs import (
+    iter_spec_files,
+    load_documents,
+    parse_yaml,
+    validation_issues,
+    yaml_problem,
+)
 
 __all__ = ["SloSet", "load_slo_set", "load_slos", "load_slos_from_text"]
 
@@ -69,9 +75,9 @@ def load_slos_from_text(text: str, file: str = "<string>") -> list[SloDefinition
     import yaml
 
     try:
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+        documents = parse_yaml(text)
     except yaml.YAMLError as exc:
-        raise SpecError([SpecIssue(file, None, None, f"invalid YAML: {exc}")]) from None
+        raise SpecError([SpecIssue(file, None, None, yaml_problem(exc))]) from None
     loader = _Loader()
     loader.add(file, documents)
     return loader.build([file]).slos
