@@ -19,12 +19,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 from tasks.errors import ConfigurationError
 from tasks.privacy.requests import InvalidRequestError, NewRequest, parse_new_request
 
-__all__ = ["JIRA_FIELDS", "parse_body", "to_new_request"]
+__all__ = ["JIRA_FIELDS", "MAX_JSON_DEPTH", "parse_body", "to_new_request"]
+
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_OPENERS, _CLOSERS = frozenset(b"[{"), frozenset(b"]}")
 
 _REQUEST_FIELDS = ("request_type", "jurisdiction", "corrections")
 _IDENTITY_FIELDS = ("email", "phone", "customer_id")
@@ -39,11 +44,30 @@ JIRA_FIELDS: dict[str, str] = {
 }
 
 
+def _nested_deeper_than(body: bytes, limit: int) -> bool:
+    """Whether the JSON in ``body`` opens more than ``limit`` arrays or objects at once."""
+    depth = 0
+    for byte in _JSON_STRING.sub(b'""', body):  # brackets inside strings do not count
+        if byte in _OPENERS:
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in _CLOSERS:
+            depth -= 1
+    return False
+
+
 def parse_body(body: bytes) -> dict[str, Any]:
-    """The JSON object in ``body``; anything else is a 422 naming ``body``."""
+    """The JSON object in ``body``; anything else is a 422 naming ``body``.
+
+    A body nested deeper than :data:`MAX_JSON_DEPTH` is refused before it is parsed (Python's
+    parser would recurse until it fails; no ticketing system nests that deep).
+    """
+    if _nested_deeper_than(body, MAX_JSON_DEPTH):
+        raise InvalidRequestError([("body", f"nested deeper than {MAX_JSON_DEPTH} levels")])
     try:
         data = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidRequestError([("body", "not valid JSON")]) from None
     if not isinstance(data, dict):
         raise InvalidRequestError([("body", "must be a JSON object")])

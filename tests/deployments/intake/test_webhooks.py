@@ -220,3 +220,19 @@ def test_no_personal_data_or_secret_in_logs(intake, caplog):
 
 def test_health_endpoint_is_unsigned(intake):
     assert intake.client.get("/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000, b'{"a": ' * 40 + b"1" + b"}" * 40])
+def test_a_deeply_nested_body_is_a_422_naming_the_body_not_a_500(intake, body):
+    response = intake.dsr("generic", body)
+    assert response.status_code == 422
+    assert response.json()["fields"] == [
+        {"field": "body", "reason": "nested deeper than 32 levels"}
+    ]
+    assert _count(intake.engine) == 0
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(intake):
+    payload = dsr_payload("generic", "T-9", customer_id="[" * 40 + '\\"{' * 20)
+    response = intake.dsr("generic", json.dumps(payload).encode())
+    assert response.status_code == 202, response.text
