@@ -63,13 +63,12 @@ class MotoServer:
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
+            code = self._process.poll()
+            if code is not None:
                 log.seek(0)
                 tail = log.read()[-500:].decode(errors="replace").strip()
                 self.stop()
-                raise ServiceUnavailableError(
-                    f"moto server exited with {self._process.returncode}: {tail}"
-                )
+                raise ServiceUnavailableError(f"moto server exited with {code}: {tail}")
             try:
                 httpx.get(f"{self.url}/moto-api/data.json", timeout=2).raise_for_status()
                 return self
