@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import ipaddress
 import secrets
@@ -47,6 +48,27 @@ def create_app() -> FastAPI:
     async def slow(ms: int = 100) -> dict[str, Any]:
         await asyncio.sleep(ms / 1000)
         return {"slept_ms": ms}
+
+    releases: dict[str, asyncio.Event] = {}
+    held: Counter[str] = Counter()
+
+    @app.get("/hold/{tag}")
+    async def hold(tag: str) -> dict[str, Any]:
+        """Answer only once ``POST /hold/{tag}/release`` came (or after a minute)."""
+        held[tag] += 1
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(releases.setdefault(tag, asyncio.Event()).wait(), 60)
+        finally:
+            held[tag] -= 1
+        return {"held": tag}
+
+    @app.post("/hold/{tag}/release")
+    async def release(tag: str) -> dict[str, Any]:
+        """Let the held requests answer; says how many were still waiting."""
+        waiting = held[tag]
+        releases.setdefault(tag, asyncio.Event()).set()
+        return {"waiting": waiting}
 
     @app.get("/text")
     def text() -> PlainTextResponse:
