@@ -33,6 +33,7 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 MAX_SPEC_BYTES = 1_000_000
 MAX_SPEC_DEPTH = 64
 MAX_SPEC_VALUES = 100_000
+MAX_SPEC_NUMBER_CHARS = 64
 
 
 def iter_spec_files(paths: Iterable[Path | str]) -> Iterator[Path]:
@@ -80,10 +81,11 @@ class _BoundedLoader(yaml.SafeLoader):
                 return known
             sizes[id(current)] = 1  # a cycle counts once (the safe loader builds no cycles)
             if isinstance(current, yaml.ScalarNode):
-                if current.tag.endswith((":int", ":float")) and len(current.value) > 64:
+                too_long = len(current.value) > MAX_SPEC_NUMBER_CHARS
+                if too_long and current.tag.endswith((":int", ":float")):
                     raise SpecLimitError(
                         f"line {current.start_mark.line + 1}: a number of "
-                        f"{len(current.value)} characters (at most 64)"
+                        f"{len(current.value)} characters (at most {MAX_SPEC_NUMBER_CHARS})"
                     )
                 total = 1
             elif isinstance(current, yaml.SequenceNode):

@@ -30,6 +30,7 @@ import numpy as np
 from deployments.bench import Measurement
 from infra.sandbox.bill_like import CAUSES, DAYS, BillLikeSet, make_bill_like
 from tasks.cost.anomaly.detect import score_series
+from tasks.cost.anomaly.episodes import flag_runs
 from tasks.cost.anomaly.monitors import Thresholds, load_monitors
 from tasks.cost.anomaly.scoring import FULL_HISTORY_DAYS, MAD_SCALE
 from tasks.cost.anomaly.shifts import ANOMALY
@@ -79,11 +80,11 @@ class Quality:
 
 def flag_episodes(flags: np.ndarray) -> list[tuple[int, int, int]]:
     """Runs of flagged days: ``(row, first, last)`` with inclusive column indices."""
-    padded = np.pad(flags.astype(np.int8), ((0, 0), (1, 1)))
-    edges = np.diff(padded, axis=1)
-    rows, starts = np.nonzero(edges == 1)
-    _, ends = np.nonzero(edges == -1)
-    return [(int(r), int(s), int(e) - 1) for r, s, e in zip(rows, starts, ends, strict=True)]
+    return [(int(r), int(s), int(e)) for r, s, e in zip(*flag_runs(flags), strict=True)]
+
+
+def _overlaps_truth(data: BillLikeSet, row: int, first: int, last: int) -> bool:
+    return any(a.row == row and a.start <= last and first <= a.end for a in data.truth)
 
 
 def evaluate(flags: np.ndarray, data: BillLikeSet, scored_from: int = SCORED_FROM) -> Quality:
@@ -101,7 +102,7 @@ def evaluate(flags: np.ndarray, data: BillLikeSet, scored_from: int = SCORED_FRO
             quality.missed_by_kind[anomaly.kind] += 1
     for row, first, last in flag_episodes(flags):
         quality.episodes += 1
-        if any(a.row == row and a.start <= last and first <= a.end for a in data.truth):
+        if _overlaps_truth(data, row, first, last):
             quality.true_episodes += 1
             continue
         causes = data.cause[row, first : last + 1]
@@ -138,7 +139,7 @@ def ours(data: BillLikeSet, thresholds: Thresholds) -> tuple[np.ndarray, Counter
 
 def _announced_as(data: BillLikeSet, row: int, start: int, end: int, kind: str) -> str:
     """``step_change: step``: what an announcement said, and what the change really was."""
-    if any(a.row == row and a.start <= end and start <= a.end for a in data.truth):
+    if _overlaps_truth(data, row, start, end):
         return f"{kind}: a true anomaly"
     causes = data.cause[row, start : end + 1]
     return f"{kind}: {CAUSES[int(causes.max())]}"

@@ -23,8 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import holidays
 import numpy as np
+
+from tasks.cost.anomaly.calendar import holiday_dates
 
 __all__ = ["CAUSES", "START", "BillLikeSet", "TrueAnomaly", "make_bill_like"]
 
@@ -68,7 +69,7 @@ class BillLikeSet:
 
 def _calendar(start: date, days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     dates = [start + timedelta(days=i) for i in range(days)]
-    us = holidays.country_holidays("US", years={d.year for d in dates})
+    us = holiday_dates("US", dates[0], dates[-1])
     first = np.array([d.day == 1 for d in dates])
     last = np.array([(d + timedelta(days=1)).day == 1 for d in dates])
     second_last = np.array([(d + timedelta(days=2)).day == 1 for d in dates])
@@ -153,8 +154,10 @@ def make_bill_like(
                 truth.append(TrueAnomaly(int(row), at, at + length - 1, "spike", size))
             else:
                 length = int(rng.integers(7, 12))
-                first = max(0.25, floor)
-                ramp = np.minimum(first + (1 - first) * np.arange(length) / 6, max(1.0, first))
+                opening = max(0.25, floor)
+                ramp = np.minimum(
+                    opening + (1 - opening) * np.arange(length) / 6, max(1.0, opening)
+                )
                 usage[row, at : at + length] *= 1 + ramp
                 truth.append(TrueAnomaly(int(row), at, at + length - 1, "leak", 1.0))
             at += length + int(rng.integers(10, 25))

@@ -23,7 +23,6 @@ from tasks.errors import ConfigurationError
 __all__ = [
     "FIRST_OF_MONTH",
     "HOLIDAY",
-    "LABEL_NAMES",
     "LAST_OF_MONTH",
     "NONE",
     "SECOND_LAST_OF_MONTH",
@@ -34,14 +33,6 @@ __all__ = [
 ]
 
 NONE, FIRST_OF_MONTH, SECOND_OF_MONTH, SECOND_LAST_OF_MONTH, LAST_OF_MONTH, HOLIDAY = range(6)
-LABEL_NAMES = {
-    FIRST_OF_MONTH: "1st of the month",
-    SECOND_OF_MONTH: "2nd of the month",
-    SECOND_LAST_OF_MONTH: "second-last day of the month",
-    LAST_OF_MONTH: "last day of the month",
-    HOLIDAY: "public holiday",
-}
-
 Calendar = str | tuple[date, ...] | None
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from tasks.cost.anomaly.scoring import Scores
 
-__all__ = ["Episodes", "find_episodes"]
+__all__ = ["Episodes", "find_episodes", "flag_runs"]
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,9 @@ def _segment_max(
     return np.maximum.reduceat(flat, bounds)[0::2]
 
 
-def find_episodes(scores: Scores) -> Episodes:
-    """Every maximal run of consecutive anomalous days, with its impact figures."""
-    flags = scores.anomalous
+def flag_runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every maximal run of True in a ``(series, days)`` matrix: rows, starts and inclusive ends,
+    ordered by row then start."""
     n, days = flags.shape
     padded = np.zeros((n, days + 2), dtype=np.int8)
     padded[:, 1:-1] = flags
@@ -78,7 +78,13 @@ def find_episodes(scores: Scores) -> Episodes:
     # nonzero walks row-major, so the k-th rise and the k-th fall belong to the same run
     row, start = np.nonzero(edges == 1)
     _, stop = np.nonzero(edges == -1)
-    end = stop - 1
+    return row, start, stop - 1
+
+
+def find_episodes(scores: Scores) -> Episodes:
+    """Every maximal run of consecutive anomalous days, with its impact figures."""
+    flags = scores.anomalous
+    row, start, end = flag_runs(flags)
     expected = np.where(flags, scores.expected, 0.0)
     actual = np.where(flags, scores.actual, 0.0)
     impact = np.where(flags, scores.actual - scores.expected, -np.inf)

@@ -22,8 +22,11 @@ The model, for the cost ``x[t]`` of one series on day ``t`` (columns are consecu
   month, a public holiday: :mod:`tasks.cost.anomaly.calendar`) get their series' own effect of
   that label: the median ratio of actual to expected on the last three earlier days with the
   same label (``expected[t] *= C[t]``). So a month-end batch job or a holiday peak that happens
-  every time is expected, while a change in it is still scored. A holiday with no earlier
-  holiday in the matrix has no known effect and is not flagged.
+  every time is expected, while a change in it is still scored. A labelled day with no earlier
+  day of the same label in the matrix (or none with cost) has no known effect and is not
+  flagged; the spread of one with a known effect is widened by ``sqrt(1 + 1.5 / k)`` for an
+  effect learned from ``k`` days, and an effect within twice the day-to-day noise is not
+  applied.
 * **Robust spread.** The one-step-ahead errors ``e = x - expected`` of the 30 days before ``t``
   (at least 14): ``sigma = 1.4826 * median(|e - median(e)|)``, the median absolute deviation
   scaled to a standard deviation for normal noise. Errors are out of sample (each day was
