@@ -102,14 +102,23 @@ def drift() -> None:
 )
 @click.option("--policy", "policy_path", default=None, help="Policy file (default: shipped).")
 @click.option("--no-report", is_flag=True, help="Skip the Evidently HTML report (faster).")
+@click.option(
+    "--notify-via",
+    default=None,
+    help="Notification block for data-quality notices (default: the policy's notify).",
+)
 @fail_on_traceo_error
 def drift_check(
-    name: str, window_end: str | None, policy_path: str | None, no_report: bool
+    name: str,
+    window_end: str | None,
+    policy_path: str | None,
+    no_report: bool,
+    notify_via: str | None,
 ) -> None:
     """Run one monitoring window (the monitor-drift flow): drift, decision, retrain if due."""
     from flows.drift import monitor_drift
 
-    out = monitor_drift(name, window_end, policy_path, report=not no_report)
+    out = monitor_drift(name, window_end, policy_path, report=not no_report, notify_via=notify_via)
     flag = "yes" if out["dataset_drift"] else "no"
     click.echo(
         f"{out['model']} window {out['window_start']} .. {out['window_end']}: {out['rows']} rows, "

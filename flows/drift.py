@@ -13,6 +13,7 @@ from tasks.ml.tasks import (
     assess_drift,
     materialize_online_features,
     model_policy,
+    notify_data_quality,
     parse_window_end,
     publish_drift_summary,
     publish_retrain,
@@ -53,6 +54,7 @@ def monitor_drift(
     window_end: str | None = None,
     policy_path: str | None = None,
     report: bool = True,
+    notify_via: str | None = None,
 ) -> dict[str, Any]:
     """Check one monitoring window for drift and retrain when the trigger policy says so.
 
@@ -65,11 +67,15 @@ def monitor_drift(
         window_end: the window's end, ISO date or datetime (default: today 00:00 UTC).
         policy_path: the trigger policy (default: ``deployments/ml/policy.yaml``).
         report: write the Evidently report (about 10 s of imports; off for quick checks).
+        notify_via: send data-quality notices (a feature missing or empty in a window) to this
+            notification block instead of the policy's ``notify``.
     """
     install_redaction()
     policy = model_policy(model, policy_path)
     end = parse_window_end(window_end, _scheduled())
     outcome = assess_drift(policy, end)
+    # A failed notice is visible on the run but never blocks the gate.
+    notify_data_quality(outcome, notify_via or policy.notify, return_state=True)
     path = None
     if report:  # for humans: a failed report is visible on the run but never blocks the gate
         state = write_drift_report(outcome, return_state=True)

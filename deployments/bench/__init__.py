@@ -25,6 +25,7 @@ WORKLOADS: dict[str, str] = {
     "fault_proxy": "deployments.bench.fault_proxy",
     "intake_throughput": "deployments.bench.intake_throughput",
     "drift_check": "deployments.bench.drift_check",
+    "drift_parity": "deployments.bench.drift_parity",
     "dsr_erasure": "deployments.bench.dsr_erasure",
     "schedule_latency": "deployments.bench.schedule_latency",
 }

@@ -1,5 +1,10 @@
 """The fast drift engine: Evidently 0.7's DataDriftPreset default decisions on numpy/scipy.
 
+Columns are judged by their kind (:mod:`tasks.ml.column_types`: from the feature schema, else
+documented rules): numeric and categorical columns are judged; text, datetime and ignored ones
+are listed as not judged. A feature missing from a window, without any value there, or not
+numeric where its kind says numeric is a :class:`ColumnProblem`, and the others are judged.
+
 The monitoring gate runs this engine; :mod:`tasks.ml.evidently_report` renders Evidently's report
 for humans. The method per column follows ``evidently.legacy.calculations.stattests.registry``
 (``_get_default_stattest``), after dropping NaN and +-inf as Evidently does:
@@ -47,6 +52,7 @@ labelled rows or when a window holds a single class.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -58,15 +64,16 @@ from scipy import stats
 from scipy.spatial import distance
 
 from tasks.errors import ConfigurationError, NotFoundError
+from tasks.ml.column_types import JUDGED_KINDS, Kind, resolve_kinds
 
 __all__ = [
     "DRIFT_SHARE",
+    "ColumnDataError",
     "ColumnDrift",
+    "ColumnProblem",
     "DriftResult",
-    "Kind",
     "PerformanceDrift",
     "column_drift",
-    "column_kinds",
     "detect_drift",
     "performance_drift",
     "prediction_drift",
@@ -83,10 +90,8 @@ _BINNED_MIN_VALUES = 200_000
 _BINS = 1 << 16
 _MAX_SCORE_ERROR = 0.002
 _PARALLEL_CELLS = 2_000_000
-# Evidently reads object/int columns with at most this many values as categorical.
-_INTEGER_CARDINALITY_LIMIT = 10
 
-Kind = Literal["numeric", "categorical"]
+Side = Literal["reference", "current"]
 
 
 @dataclass(frozen=True)
@@ -104,8 +109,24 @@ class ColumnDrift:
 
 
 @dataclass(frozen=True)
+class ColumnProblem:
+    """A feature that could not be judged: missing, empty or of the wrong type in a window."""
+
+    column: str
+    window: Side
+    problem: str
+
+    def describe(self) -> str:
+        return f"feature {self.column!r} {self.problem} in the {self.window} window"
+
+
+@dataclass(frozen=True)
 class DriftResult:
-    """Per-column decisions and the dataset decision (drifted share >= ``drift_share``)."""
+    """Per-column decisions and the dataset decision (drifted share >= ``drift_share``).
+
+    The share counts judged columns only. ``not_judged`` maps text, datetime and ignored columns
+    to their kind; ``problems`` lists the features that could not be judged (a partial check).
+    """
 
     columns: list[ColumnDrift]
     drifted_share: float
@@ -113,10 +134,21 @@ class DriftResult:
     n_reference: int
     n_current: int
     drift_share: float = DRIFT_SHARE
+    not_judged: dict[str, str] = field(default_factory=dict)
+    problems: list[ColumnProblem] = field(default_factory=list)
 
     @property
     def drifted_columns(self) -> list[str]:
         return [c.column for c in self.columns if c.drifted]
+
+    @property
+    def judged_columns(self) -> list[str]:
+        return [c.column for c in self.columns]
+
+    @property
+    def partial(self) -> bool:
+        """True when a feature meant to be judged could not be (see ``problems``)."""
+        return bool(self.problems)
 
     def column(self, name: str) -> ColumnDrift:
         for c in self.columns:
@@ -126,6 +158,14 @@ class DriftResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class ColumnDataError(ConfigurationError):
+    """One column cannot be judged in one window (becomes a :class:`ColumnProblem`)."""
+
+    def __init__(self, problem: ColumnProblem) -> None:
+        super().__init__(problem.describe())
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -148,42 +188,54 @@ def detect_drift(
     reference: pd.DataFrame,
     current: pd.DataFrame,
     columns: list[str] | None = None,
-    categorical: list[str] | None = None,
+    kinds: Mapping[str, Kind] | None = None,
     drift_share: float = DRIFT_SHARE,
 ) -> DriftResult:
     """Decide drift per column and for the dataset, as Evidently's DataDriftPreset would.
+
+    A feature missing from a window, without any value there after dropping NaN/inf, or not
+    numeric where its kind says numeric is not judged: it is listed in ``problems`` and the
+    others are judged (the drifted share counts judged columns only).
 
     Args:
         reference: the reference window.
         current: the window to check.
         columns: columns to check (default: every column of ``reference``).
-        categorical: the categorical columns; the others are numeric. ``None`` infers types as
-            Evidently does, on the reference: floats numeric, integers with at most 10 values,
-            strings, booleans and categories categorical.
+        kinds: each column's kind (:mod:`tasks.ml.column_types`), normally from the feature
+            schema; columns not listed are inferred by the rules documented there.
         drift_share: share of drifted columns that makes the dataset drift.
-
-    Raises:
-        NotFoundError: a column is missing from a window.
-        ConfigurationError: a column is empty after dropping NaN/inf, or a numeric column is not
-            numeric.
     """
     names = list(reference.columns) if columns is None else list(columns)
-    for frame, side in ((reference, "reference"), (current, "current")):
-        missing = [c for c in names if c not in frame.columns]
-        if missing:
-            raise NotFoundError(f"columns {missing} are missing from the {side} window")
-    kinds = column_kinds(reference, names, categorical)
+    resolved = resolve_kinds((reference, current), names, kinds)
+    problems: list[ColumnProblem] = []
+    judged: list[str] = []
+    for name in names:
+        if resolved[name] not in JUDGED_KINDS:
+            continue
+        sides: tuple[tuple[pd.DataFrame, Side], ...] = (
+            (reference, "reference"),
+            (current, "current"),
+        )
+        gone = [ColumnProblem(name, side, "is missing") for f, side in sides if name not in f]
+        problems.extend(gone)
+        if not gone:
+            judged.append(name)
 
-    def judge(name: str) -> ColumnDrift:
-        return column_drift(reference[name], current[name], kinds[name], name)
+    def judge(name: str) -> ColumnDrift | ColumnProblem:
+        try:
+            return column_drift(reference[name], current[name], resolved[name], name)
+        except ColumnDataError as exc:
+            return exc.problem
 
-    workers = min(len(names), os.cpu_count() or 1, _MAX_WORKERS)
-    if workers > 1 and (len(reference) + len(current)) * len(names) >= _PARALLEL_CELLS:
+    workers = min(len(judged), os.cpu_count() or 1, _MAX_WORKERS)
+    if workers > 1 and (len(reference) + len(current)) * len(judged) >= _PARALLEL_CELLS:
         # numpy's sort and bincount release the GIL: columns run side by side on big windows.
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(judge, names))
+            outcomes = list(pool.map(judge, judged))
     else:
-        results = [judge(name) for name in names]
+        outcomes = [judge(name) for name in judged]
+    results = [r for r in outcomes if isinstance(r, ColumnDrift)]
+    problems.extend(r for r in outcomes if isinstance(r, ColumnProblem))
     drifted = sum(r.drifted for r in results)
     share = drifted / len(results) if results else 0.0
     return DriftResult(
@@ -193,17 +245,9 @@ def detect_drift(
         n_reference=len(reference),
         n_current=len(current),
         drift_share=drift_share,
+        not_judged={n: k for n, k in resolved.items() if k not in JUDGED_KINDS},
+        problems=problems,
     )
-
-
-def column_kinds(
-    reference: pd.DataFrame, columns: list[str], categorical: list[str] | None
-) -> dict[str, Kind]:
-    """Each column's type: as listed, or inferred on the reference as Evidently does."""
-    if categorical is not None:
-        listed = set(categorical)
-        return {c: "categorical" if c in listed else "numeric" for c in columns}
-    return {c: _infer_kind(reference[c]) for c in columns}
 
 
 def prediction_drift(
@@ -218,7 +262,11 @@ def prediction_drift(
 
 
 def column_drift(reference: pd.Series, current: pd.Series, kind: Kind, name: str) -> ColumnDrift:
-    """One column's decision with Evidently's default method for its type, values and size."""
+    """One column's decision with Evidently's default method for its type, values and size.
+
+    Raises:
+        ColumnDataError: the column is empty, or not numeric where ``kind`` says numeric.
+    """
     if kind == "numeric":
         ref, cur = _finite(reference, name, "reference"), _finite(current, name, "current")
         return _numeric_drift(ref, cur, name)
@@ -294,36 +342,34 @@ def performance_drift(
     )
 
 
-def _infer_kind(values: pd.Series) -> Kind:
-    dtype = values.dtype
-    if ptypes.is_float_dtype(dtype):
-        return "numeric"
-    if ptypes.is_integer_dtype(dtype) and not ptypes.is_bool_dtype(dtype):
-        return "categorical" if values.nunique() <= _INTEGER_CARDINALITY_LIMIT else "numeric"
-    return "categorical"
+def _finite(values: pd.Series, name: str, side: Side) -> np.ndarray:
+    """A numeric column without NaN and +-inf (Evidently's cleaning); empty cannot be judged.
 
-
-def _finite(values: pd.Series, name: str, side: str) -> np.ndarray:
-    """A numeric column without NaN and +-inf (Evidently's cleaning); empty cannot be judged."""
+    Unsigned integers become signed (or floats beyond int64): differences of unsigned arrays
+    wrap around.
+    """
     if not ptypes.is_numeric_dtype(values.dtype):
-        raise ConfigurationError(f"column {name!r} in the {side} window is not numeric")
+        raise ColumnDataError(ColumnProblem(name, side, f"is not numeric ({values.dtype})"))
     if not isinstance(values.dtype, np.dtype):  # nullable pandas dtypes: pd.NA becomes NaN
         arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         arr = values.to_numpy()
     if arr.dtype.kind == "b":
         arr = arr.astype(np.int64)
-    elif arr.dtype.kind not in "iu":
+    elif arr.dtype.kind == "u":
+        wide = len(arr) > 0 and int(arr.max()) > np.iinfo(np.int64).max
+        arr = arr.astype(np.float64 if wide else np.int64)
+    elif arr.dtype.kind != "i":
         arr = arr.astype(np.float64, copy=False)
         finite = np.isfinite(arr)
         if not finite.all():
             arr = arr[finite]
     if len(arr) == 0:
-        raise ConfigurationError(f"column {name!r} is empty in the {side} window")
+        raise ColumnDataError(ColumnProblem(name, side, "has no value"))
     return arr
 
 
-def _counts(values: pd.Series, name: str, side: str) -> pd.Series:
+def _counts(values: pd.Series, name: str, side: Side) -> pd.Series:
     """Counts of each value, NaN and +-inf left out; ``bincount`` for small non-negative ints."""
     counts: pd.Series | None = None
     if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":
@@ -337,7 +383,7 @@ def _counts(values: pd.Series, name: str, side: str) -> pd.Series:
         infinite = [k for k in counts.index if isinstance(k, float) and np.isinf(k)]
         counts = counts.drop(infinite) if infinite else counts
     if counts.sum() == 0:
-        raise ConfigurationError(f"column {name!r} is empty in the {side} window")
+        raise ColumnDataError(ColumnProblem(name, side, "has no value"))
     return counts
 
 

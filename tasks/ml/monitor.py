@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from tasks.ml.dataset import CATEGORICAL_FEATURES
+from tasks.ml.column_types import kinds_from_schema
 from tasks.ml.decisions import (
     Decision,
     list_decisions,
@@ -27,12 +27,14 @@ from tasks.ml.decisions import (
     record_decision,
     retrain_running,
 )
-from tasks.ml.features import FEATURES, LABEL, FeatureRepo, window_frame
+from tasks.ml.feature_repo.definitions import FEATURE_TAGS, FEATURE_TYPES, FEATURE_VIEW
+from tasks.ml.features import FEATURES, LABEL, TIMESTAMP, FeatureRepo, window_frame
 from tasks.ml.policy import ModelPolicy, TriggerDecision, WindowEvidence, decide_trigger
 from tasks.ml.registry import CHAMPION, VersionInfo, alias_version, load_artifact
+from tasks.ml.sampling import sample_window
 
 __all__ = [
-    "CATEGORICAL",
+    "FEATURE_KINDS",
     "MonitorOutcome",
     "assess_window",
     "record_window",
@@ -41,7 +43,8 @@ __all__ = [
     "write_window_report",
 ]
 
-CATEGORICAL = list(CATEGORICAL_FEATURES)
+# What each feature is for drift, from the feature view's schema (types and ``drift`` tags).
+FEATURE_KINDS = kinds_from_schema(FEATURE_TYPES, FEATURE_TAGS, FEATURE_VIEW)
 
 
 @dataclass
@@ -57,12 +60,10 @@ class MonitorOutcome:
     champion: VersionInfo | None
     verdict: TriggerDecision
     evidence: list[str] = field(default_factory=list)
+    rows: int = 0
+    """Rows in the current window (before any sampling)."""
     report_path: str | None = None
     decision_id: int | None = None
-
-    @property
-    def rows(self) -> int:
-        return len(self.current)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -73,6 +74,7 @@ class MonitorOutcome:
             "dataset_drift": bool(self.drift.dataset_drift),
             "drifted_share": round(float(self.drift.drifted_share), 4),
             "drifted_columns": list(self.drift.drifted_columns),
+            "problems": [p.describe() for p in self.drift.problems],
             "champion": self.champion.version if self.champion else None,
             "action": self.verdict.action,
             "reasons": list(self.verdict.reasons),
@@ -96,13 +98,22 @@ def _reference(
 
 
 def _model_evidence(
-    champion: VersionInfo | None, reference: pd.DataFrame, current: pd.DataFrame
+    champion: VersionInfo | None,
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    unreadable: set[str],
 ) -> tuple[list[str], dict[str, Any]]:
-    """Prediction and (with labels) performance drift of the champion: evidence, not a gate."""
+    """Prediction and (with labels) performance drift of the champion: evidence, not a gate.
+
+    The champion cannot score a window in which one of its inputs could not be read.
+    """
     from tasks.ml.drift import performance_drift, prediction_drift
 
     if champion is None or reference.empty or current.empty:
         return [], {}
+    lacking = sorted(unreadable & set(champion.features))
+    if lacking:
+        return [f"prediction drift not judged: the champion needs {', '.join(lacking)}"], {}
     estimator = load_artifact(champion)
     ref_scores = estimator.predict_proba(reference[champion.features])[:, 1]
     cur_scores = estimator.predict_proba(current[champion.features])[:, 1]
@@ -134,19 +145,22 @@ def assess_window(
     champion = alias_version(engine, policy.name, CHAMPION)
     current = window_frame(repo, start, end, with_labels=True)
     reference = _reference(repo, policy, champion, start)
+    rows = len(current)
+    notes: list[str] = []
     if current.empty or reference.empty:
-        drift = detect_drift(
-            pd.DataFrame({c: [] for c in FEATURES}), pd.DataFrame({c: [] for c in FEATURES}), []
-        )
+        drift = detect_drift(pd.DataFrame(), pd.DataFrame(), [])
     else:
-        drift = detect_drift(reference, current, columns=FEATURES, categorical=CATEGORICAL)
+        reference, current, notes = _sampled(policy, reference, current)
+        drift = detect_drift(reference, current, columns=FEATURES, kinds=FEATURE_KINDS)
+    problems = [f"data quality: {p.describe()}" for p in drift.problems]
     evidence = WindowEvidence(
         start,
         end,
-        len(current),
+        rows,
         bool(drift.dataset_drift),
         float(drift.drifted_share),
         champion.version if champion else None,
+        tuple(problems),
     )
     if champion is None:
         verdict = TriggerDecision("retrain", ["no champion yet: train the first model"], 0, False)
@@ -160,10 +174,37 @@ def assess_window(
         verdict = decide_trigger(
             policy, evidence, previous, retrains, retrain_running(engine, policy.name)
         )
-    notes, _ = _model_evidence(champion, reference, current)
+    unreadable = {p.column for p in drift.problems}
+    model_notes, _ = _model_evidence(champion, reference, current, unreadable)
     return MonitorOutcome(
-        policy.name, start, end, reference, current, drift, champion, verdict, notes
+        policy.name,
+        start,
+        end,
+        reference,
+        current,
+        drift,
+        champion,
+        verdict,
+        [*problems, *notes, *model_notes],
+        rows=rows,
     )
+
+
+def _sampled(
+    policy: ModelPolicy, reference: pd.DataFrame, current: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Both windows cut to ``max_window_rows`` (time-stratified, seeded), with a note for each."""
+    notes = []
+    sampled = []
+    for frame, side in ((reference, "reference"), (current, "current")):
+        sample = sample_window(frame, policy.max_window_rows, policy.sample_seed, TIMESTAMP)
+        if len(sample) < len(frame):
+            notes.append(
+                f"{side} window sampled: {len(sample):,} of {len(frame):,} rows "
+                f"(stratified by time, seed {policy.sample_seed})"
+            )
+        sampled.append(sample)
+    return sampled[0], sampled[1], notes
 
 
 def report_path(outcome: MonitorOutcome, home: Path | None = None) -> Path:
@@ -182,11 +223,9 @@ def write_window_report(outcome: MonitorOutcome, home: Path | None = None) -> Pa
         return None
     path = report_path(outcome, home)
     path.parent.mkdir(parents=True, exist_ok=True)
-    written = Path(
-        write_report(
-            outcome.reference, outcome.current, path, columns=FEATURES, categorical=CATEGORICAL
-        )
-    )
+    unjudged = {p.column for p in outcome.drift.problems}
+    columns = [c for c in FEATURES if c not in unjudged]
+    written = Path(write_report(outcome.reference, outcome.current, path, columns, FEATURE_KINDS))
     outcome.report_path = str(written)
     return written
 
@@ -210,6 +249,7 @@ def record_window(engine: Engine, outcome: MonitorOutcome, flow_run_id: str | No
             "drifted_windows": outcome.verdict.drifted_windows,
             "drifted_share": float(np.round(drift.drifted_share, 4)),
             "drifted_columns": list(drift.drifted_columns),
+            "problems": [p.describe() for p in drift.problems],
             "reference_rows": len(outcome.reference),
         },
         report_path=outcome.report_path,

@@ -9,6 +9,10 @@
         min_rows: 2000            # N: a window with fewer rows is no evidence either way
         cooldown_hours: 72        # no retrain within this time of the previous one
         max_retrain_minutes: 120  # the store lease of a retrain expires after this
+        max_window_rows: 1000000  # a bigger window is judged on a time-stratified sample ...
+        sample_seed: 0            # ... drawn with this seed (a rerun draws the same rows)
+        partial_check_may_retrain: false  # may drift found with a feature missing count?
+        notify: slack-webhook/ml-alerts   # data-quality notices (optional)
         training: {days: 28, holdout_days: 7}
         promotion:
           metric: roc_auc         # roc_auc | average_precision | log_loss | brier
@@ -88,6 +92,10 @@ class ModelPolicy(BaseModel):
     min_rows: int = Field(default=1000, ge=1)
     cooldown_hours: float = Field(default=72, ge=0)
     max_retrain_minutes: float = Field(default=120, gt=0)
+    max_window_rows: int = Field(default=1_000_000, ge=1_000)
+    sample_seed: int = Field(default=0, ge=0)
+    partial_check_may_retrain: bool = False
+    notify: str | None = Field(default=None, pattern=r"^[a-z0-9-]+/[A-Za-z0-9_.-]+$")
     training: TrainingPolicy = Field(default_factory=TrainingPolicy)
     promotion: PromotionPolicy = Field(default_factory=PromotionPolicy)
 
@@ -153,6 +161,8 @@ class WindowEvidence:
     dataset_drift: bool
     drifted_share: float
     champion_version: int | None = None
+    problems: tuple[str, ...] = ()
+    """Features that could not be judged (a partial check), each described in one line."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +198,12 @@ def decide_trigger(
         return TriggerDecision("none", [reason], 0, False)
     if not window.dataset_drift:
         return TriggerDecision("none", [f"no dataset drift ({share})"], 0, False)
+    if window.problems and not policy.partial_check_may_retrain:
+        reason = (
+            f"dataset drift ({share}) on a partial check ({len(window.problems)} feature "
+            f"problem(s)): not counted, partial_check_may_retrain is false"
+        )
+        return TriggerDecision("none", [reason], 0, False)
     streak = 1 + _streak(policy, window, previous)
     reasons = [f"dataset drift ({share})"]
     need = policy.consecutive_windows

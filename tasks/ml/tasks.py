@@ -24,11 +24,13 @@ from tasks.ml.features import FeatureRepo
 from tasks.ml.monitor import MonitorOutcome, assess_window, record_window, write_window_report
 from tasks.ml.policy import ModelPolicy, load_policy
 from tasks.ml.retrain import RetrainOutcome, record_refusal, retrain
+from tasks.notify import BlockNotifier, Notifier
 
 __all__ = [
     "assess_drift",
     "materialize_online_features",
     "model_policy",
+    "notify_data_quality",
     "parse_window_end",
     "publish_drift_summary",
     "publish_retrain",
@@ -101,6 +103,34 @@ def assess_drift(policy: ModelPolicy, window_end: datetime) -> MonitorOutcome:
         outcome.verdict.action,
     )
     return outcome
+
+
+@task(name="notify-data-quality", cache_policy=NO_CACHE)
+def notify_data_quality(
+    outcome: MonitorOutcome, target: str | None, notifier: Notifier | None = None
+) -> bool:
+    """Tell the model's owners which features could not be judged; True when a notice went out.
+
+    Every problem is logged as a warning; without a ``target`` block nothing else is sent.
+    """
+    problems = [p.describe() for p in outcome.drift.problems]
+    if not problems:
+        return False
+    for line in problems:
+        _logger().warning("Drift check of %s: %s", outcome.model, line)
+    if target is None:
+        return False
+    window = f"{outcome.window_start:%Y-%m-%d} .. {outcome.window_end:%Y-%m-%d}"
+    body = "\n".join(
+        [
+            f"The drift check of {outcome.model} for the window {window} could not judge "
+            f"{len(problems)} feature(s); the others were judged "
+            f"({len(outcome.drift.columns)} feature(s), decision: {outcome.verdict.action}).",
+            *[f"- {line}" for line in problems],
+        ]
+    )
+    (notifier or BlockNotifier()).send(target, f"[DRIFT DATA QUALITY] {outcome.model}", body)
+    return True
 
 
 @task(name="write-drift-report", cache_policy=NO_CACHE, persist_result=False)

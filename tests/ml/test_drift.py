@@ -16,18 +16,24 @@ from scipy.stats import wasserstein_distance
 
 from tasks.errors import ConfigurationError, NotFoundError
 from tasks.ml import dataset
+from tasks.ml.column_types import Kind
 from tasks.ml.drift import (
+    ColumnProblem,
     DriftResult,
-    column_kinds,
     detect_drift,
     performance_drift,
     prediction_drift,
 )
 from tasks.ml.drift import _wasserstein_sorted as wasserstein_sorted
 from tasks.ml.evidently_report import run_report, write_report
+from tasks.ml.monitor import FEATURE_KINDS
 
 NUMERIC = ["wide", "six_values", "five_values", "three_values", "binary_num", "constant", "gaps"]
 CATEGORICAL = ["category", "yes_no", "new_level"]
+KINDS: dict[str, Kind] = {
+    **dict.fromkeys(NUMERIC, "numeric"),
+    **dict.fromkeys(CATEGORICAL, "categorical"),
+}
 MONDAY = datetime(2026, 1, 5, tzinfo=UTC)
 
 
@@ -85,8 +91,8 @@ def agreement() -> list[tuple[DriftResult, DriftResult]]:
     for index, (rows, shift) in enumerate(CASES):
         reference = _columns(rows, seed=index, shift=0.0)
         current = _columns(700, seed=100 + index, shift=shift)
-        ours = detect_drift(reference, current, categorical=CATEGORICAL)
-        evidently = run_report(reference, current, categorical=CATEGORICAL).decisions()
+        ours = detect_drift(reference, current, kinds=KINDS)
+        evidently = run_report(reference, current, kinds=KINDS).decisions()
         pairs.append((ours, evidently))
     return pairs
 
@@ -147,9 +153,7 @@ def test_engine_matches_evidently_stattests_on_random_columns() -> None:
             ("numeric", ColumnType.Numerical),
             ("categorical", ColumnType.Categorical),
         ):
-            ours = detect_drift(
-                ref.to_frame("x"), cur.to_frame("x"), categorical=[] if kind == "numeric" else ["x"]
-            ).columns[0]
+            ours = detect_drift(ref.to_frame("x"), cur.to_frame("x"), kinds={"x": kind}).columns[0]
             test = get_stattest(ref, cur, column_type, None)
             result = test(ref, cur, column_type, None)
             assert (ours.method, ours.drifted) == (test.name, result.drifted), (case, kind)
@@ -178,42 +182,45 @@ def test_dataset_drifts_when_exactly_half_of_the_columns_drift() -> None:
     assert not detect_drift(reference, current, drift_share=0.6).dataset_drift
 
 
-def test_types_are_inferred_like_evidently() -> None:
-    frame = pd.DataFrame(
-        {
-            "price": [1.5, 2.5] * 10,
-            "small_int": list(range(10)) * 2,
-            "wide_int": list(range(20)),
-            "word": ["a", "b"] * 10,
-            "flag": [True, False] * 10,
-        }
-    )
-
-    kinds = column_kinds(frame, list(frame.columns), None)
-
-    assert kinds == {
-        "price": "numeric",
-        "small_int": "categorical",
-        "wide_int": "numeric",
-        "word": "categorical",
-        "flag": "categorical",
-    }
-
-
-def test_missing_empty_and_non_numeric_columns_are_named() -> None:
+def test_missing_empty_and_non_numeric_features_are_reported_and_the_rest_judged() -> None:
     reference = pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"], "c": [np.nan, np.inf]})
     current = pd.DataFrame({"a": [1.0, 3.0], "b": ["x", "x"], "c": [1.0, 2.0]})
+    kinds: dict[str, Kind] = {"a": "numeric", "b": "numeric", "c": "numeric", "zz": "numeric"}
 
-    with pytest.raises(NotFoundError, match=r"\['zz'\] are missing from the reference"):
-        detect_drift(reference, current, columns=["a", "zz"])
-    with pytest.raises(NotFoundError, match="current"):
-        detect_drift(reference, current.drop(columns="b"), columns=["a", "b"])
-    with pytest.raises(ConfigurationError, match="'c' is empty in the reference"):
-        detect_drift(reference, current, columns=["c"])
-    with pytest.raises(ConfigurationError, match="'b' in the reference window is not numeric"):
-        detect_drift(reference, current, columns=["b"], categorical=[])
+    result = detect_drift(reference, current, columns=["a", "b", "c", "zz"], kinds=kinds)
+
+    assert result.judged_columns == ["a"]
+    assert result.partial
+    assert result.problems == [
+        ColumnProblem("zz", "reference", "is missing"),
+        ColumnProblem("zz", "current", "is missing"),
+        ColumnProblem("b", "reference", "is not numeric (object)"),
+        ColumnProblem("c", "reference", "has no value"),
+    ]
+    assert result.problems[3].describe() == "feature 'c' has no value in the reference window"
+    assert result.drifted_share == float(result.column("a").drifted)
     with pytest.raises(NotFoundError, match="'nope'"):
-        detect_drift(reference, current, columns=["a"]).column("nope")
+        result.column("nope")
+
+
+def test_a_feature_missing_from_the_current_window_leaves_the_others_judged() -> None:
+    rng = np.random.default_rng(5)
+    reference = pd.DataFrame({"a": rng.normal(0, 1, 2_000), "b": rng.normal(0, 1, 2_000)})
+    current = pd.DataFrame({"a": rng.normal(1, 1, 2_000)})
+
+    result = detect_drift(reference, current)
+
+    assert result.judged_columns == ["a"]
+    assert result.dataset_drift  # 1 of 1 judged feature drifted
+    assert [p.describe() for p in result.problems] == [
+        "feature 'b' is missing in the current window"
+    ]
+
+
+def test_unknown_kind_is_refused_with_the_column_named() -> None:
+    frame = pd.DataFrame({"a": [1.0, 2.0]})
+    with pytest.raises(ConfigurationError, match="column 'a': kind 'number' is not one of"):
+        detect_drift(frame, frame, kinds={"a": "number"})  # type: ignore[dict-item]
 
 
 def test_prediction_drift_for_probabilities_and_classes() -> None:
@@ -296,10 +303,10 @@ def monitored() -> dict[str, dict[str, Any]]:
     for scenario, current in frames.items():
         scores = model.predict_proba(features(current))[:, 1]
         results[scenario] = {
-            "features": detect_drift(
-                reference, current, dataset.FEATURES, dataset.CATEGORICAL_FEATURES
+            "features": detect_drift(reference, current, dataset.FEATURES, FEATURE_KINDS),
+            "label": detect_drift(
+                reference, current, [dataset.LABEL], {dataset.LABEL: "categorical"}
             ),
-            "label": detect_drift(reference, current, [dataset.LABEL], [dataset.LABEL]),
             "prediction": prediction_drift(ref_scores, scores),
             "performance": performance_drift(
                 reference[dataset.LABEL], ref_scores, current[dataset.LABEL], scores
@@ -393,10 +400,11 @@ def test_large_windows_decide_on_histograms_only_when_certain(case: str, binned:
 def test_bench_windows_cover_fifty_columns_of_both_large_reference_methods() -> None:
     from deployments.bench.drift_check import make_windows
 
-    reference, current, categorical = make_windows(3_000)
-    result = detect_drift(reference, current, categorical=categorical)
+    reference, current, kinds = make_windows(3_000)
+    result = detect_drift(reference, current, kinds=kinds)
 
-    assert reference.shape == current.shape == (3_000, 50)
+    assert reference.shape == current.shape == (3_000, 52)
+    assert result.not_judged == {"event_time": "datetime", "customer_id": "text"}
     methods = [c.method for c in result.columns]
     assert methods.count("wasserstein") == methods.count("jensenshannon") == 25
     assert 0 < len(result.drifted_columns) < 50

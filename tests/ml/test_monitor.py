@@ -92,3 +92,55 @@ def test_a_retrain_is_refused_while_another_holds_the_lease(setup):
     _check(engine, repo, DRIFT + timedelta(days=7))
     held = _check(engine, repo, DRIFT + timedelta(days=14))
     assert held.verdict.action == "skip" and "already running" in held.verdict.reasons[-1]
+
+
+def test_a_feature_without_values_is_reported_and_the_rest_judged(setup):
+    engine, repo = setup
+    end = DRIFT + timedelta(days=14)
+    window = window_frame(repo, end - timedelta(days=7), end)
+    window["merchant_risk_score"] = float("nan")  # the upstream job stopped filling it
+    write_source(repo, window.drop(columns=[LABEL], errors="ignore"), labels=False)
+
+    outcome = assess_window(engine, repo, POLICY, end)
+    record_window(engine, outcome)
+
+    assert [p.describe() for p in outcome.drift.problems] == [
+        "feature 'merchant_risk_score' has no value in the current window"
+    ]
+    assert "merchant_risk_score" not in outcome.drift.judged_columns
+    assert len(outcome.drift.judged_columns) == len(FEATURES) - 1
+    assert outcome.drift.dataset_drift  # the covariate shift is still seen on the others
+    assert outcome.verdict.action == "none" and not outcome.verdict.counts_as_drift
+    assert "partial_check_may_retrain is false" in outcome.verdict.reasons[0]
+    assert "data quality: feature 'merchant_risk_score' has no value" in outcome.evidence[0]
+    assert "prediction drift not judged" in outcome.evidence[-1]
+    (recorded,) = list_decisions(engine, MODEL, "monitor")
+    assert recorded.detail["problems"] == [p.describe() for p in outcome.drift.problems]
+
+    lenient = POLICY.model_copy(update={"partial_check_may_retrain": True})
+    assert assess_window(engine, repo, lenient, end).verdict.counts_as_drift
+
+
+def test_a_data_quality_notice_names_the_features_and_never_blocks(setup):
+    from tasks.ml.tasks import notify_data_quality
+    from tasks.notify import BlockNotifier
+
+    engine, repo = setup
+    end = DRIFT + timedelta(days=7)
+    window = window_frame(repo, end - timedelta(days=7), end)
+    window["channel"] = None
+    write_source(repo, window, labels=False)
+    sent = []
+
+    class Block:
+        def notify(self, body, subject, _sync):
+            sent.append((subject, body))
+
+    outcome = assess_window(engine, repo, POLICY, end)
+    notifier = BlockNotifier({"slack-webhook/ml": Block()})
+
+    assert notify_data_quality.fn(outcome, "slack-webhook/ml", notifier)
+    assert not notify_data_quality.fn(outcome, None, notifier)
+    ((subject, body),) = sent
+    assert subject == f"[DRIFT DATA QUALITY] {MODEL}"
+    assert "feature 'channel' has no value in the current window" in body

@@ -160,3 +160,16 @@ def test_daily_runs_of_a_weekly_window_chain_through_the_tiling_windows():
     assert decide_trigger(POLICY, _window(1), daily, []).action == "retrain"
     quiet = [d for d in daily if d.window_end != T0 + WEEK]
     assert decide_trigger(POLICY, _window(1), quiet, []).action == "none"
+
+
+def test_a_partial_check_does_not_count_as_drift_unless_the_policy_allows_it():
+    partial = WindowEvidence(
+        T0, T0 + WEEK, 500, True, 0.6, 1, ("data quality: feature 'x' is missing",)
+    )
+    strict = decide_trigger(POLICY.model_copy(update={"consecutive_windows": 1}), partial, [], [])
+    assert strict.action == "none" and not strict.counts_as_drift
+    assert "partial check (1 feature problem(s))" in strict.reasons[0]
+    lenient = POLICY.model_copy(
+        update={"consecutive_windows": 1, "partial_check_may_retrain": True}
+    )
+    assert decide_trigger(lenient, partial, [], []).action == "retrain"

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENTITY_NAME", "FEATURE_TYPES", "FEATURE_VIEW", "TTL", "definitions"]
+__all__ = ["ENTITY_NAME", "FEATURE_TAGS", "FEATURE_TYPES", "FEATURE_VIEW", "TTL", "definitions"]
 
 ENTITY_NAME = "customer"
 FEATURE_VIEW = "payments"
@@ -31,6 +31,9 @@ FEATURE_TYPES: dict[str, str] = {
     "card_type": "String",
     "is_foreign": "Int64",
 }
+# Field tags; ``drift`` overrides the kind the type gives (tasks.ml.column_types): the 0/1 flag
+# is a category, not a number.
+FEATURE_TAGS: dict[str, dict[str, str]] = {"is_foreign": {"drift": "categorical"}}
 
 
 def definitions(source_path: Path) -> list[Any]:
@@ -53,7 +56,10 @@ def definitions(source_path: Path) -> list[Any]:
         name=FEATURE_VIEW,
         entities=[customer],
         ttl=TTL,
-        schema=[Field(name=n, dtype=getattr(types, t)) for n, t in FEATURE_TYPES.items()],
+        schema=[
+            Field(name=n, dtype=getattr(types, t), tags=FEATURE_TAGS.get(n, {}))
+            for n, t in FEATURE_TYPES.items()
+        ],
         online=True,
         source=source,
         tags={"team": "risk", "use_case": "payments-fraud"},
