@@ -158,17 +158,66 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 
 
 def validation_issues(
-    file: Path | str, item: str | None, error: ValidationError, prefix: tuple[int | str, ...] = ()
+    file: Path | str,
+    item: str | None,
+    error: ValidationError,
+    prefix: tuple[int | str, ...] = (),
+    *,
+    plain: bool = False,
 ) -> list[SpecIssue]:
-    """Turn a pydantic ``ValidationError`` into one :class:`SpecIssue` per error."""
+    """Turn a pydantic ``ValidationError`` into one :class:`SpecIssue` per error.
+
+    ``plain`` words the common errors for people ("must be a list") instead of pydantic's
+    ("Input should be a valid list").
+    """
     issues = []
-    for err in error.errors(include_url=False, include_input=False):
+    for err in error.errors(include_url=False, include_input=plain):
         loc = tuple(p for p in prefix + tuple(err["loc"]) if not _is_union_tag(p))
         message = err["msg"]
         if err["type"] == "extra_forbidden":
             message = "unknown field (not supported)"
+        elif plain:
+            message = _plain_words(err)
         issues.append(SpecIssue(str(file), item, field_path(loc) or None, message))
     return issues
+
+
+_EXPECTED = {
+    "list_type": "a list",
+    "dict_type": "a mapping (key: value)",
+    "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)",
+    "string_type": "text",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "datetime_type": "a date and time (2024-01-31T00:00:00)",
+    "datetime_parsing": "a date and time (2024-01-31T00:00:00)",
+    "datetime_from_date_parsing": "a date and time (2024-01-31T00:00:00)",
+}
+
+
+def _plain_words(err: Any) -> str:
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "missing":
+        return "required, but missing"
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    if kind == "literal_error":
+        return f"must be one of {ctx['expected']}"
+    if kind in ("too_short", "string_too_short"):
+        count = ctx.get("min_length", 1)
+        return "must not be empty" if count == 1 else f"needs at least {count} items"
+    if kind in ("too_long", "string_too_long"):
+        return f"takes at most {ctx.get('max_length')}"
+    if kind in _EXPECTED:
+        got = "it is empty" if err.get("input") is None else f"got {type(err['input']).__name__}"
+        return f"must be {_EXPECTED[kind]}; {got}"
+    return str(err["msg"])
 
 
 def _is_union_tag(part: int | str) -> bool:

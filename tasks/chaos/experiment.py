@@ -2,15 +2,17 @@
 
 An experiment is a Chaos Toolkit document (JSON or YAML). Traceo reads its own settings from an
 extension named ``traceo`` (Chaos Toolkit's place for tool-specific data, see
-:class:`TraceoExtension`). Validation runs in three passes and reports every problem with the
-file, the experiment title and the field:
+:class:`TraceoExtension`). Validation reports every problem in one pass, each with the file, the
+experiment title and the field, most important first:
 
-1. pydantic models of the document (unknown top-level keys, missing title, bad types);
-2. chaostoolkit-lib's own ``ensure_experiment_is_valid`` (providers importable, arguments match
-   the function, tolerances well formed, configuration resolvable);
-3. safety: every injected fault's target is on the allowlist (``TRACEO_CHAOS_ALLOWED_TARGETS``
-   and the extension's ``allowed_targets``; both apply when both are set), and the planned
-   duration fits ``max_duration_seconds`` and the operator's cap
+1. the Chaos Toolkit format: the models of :mod:`tasks.chaos.document` (shapes, missing title,
+   what Traceo does not support), then, on a well-formed document, chaostoolkit-lib's own
+   ``ensure_experiment_is_valid`` (providers importable, arguments match the function,
+   tolerances well formed, configuration resolvable);
+2. the ``traceo`` extension: present once and valid;
+3. safety, once both are sound: every injected fault's target is on the allowlist
+   (``TRACEO_CHAOS_ALLOWED_TARGETS`` and the extension's ``allowed_targets``; both apply when
+   both are set), and the planned duration fits ``max_duration_seconds`` and the operator's cap
    (``TRACEO_CHAOS_MAX_DURATION_SECONDS``).
 """
 
@@ -26,13 +28,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tasks.chaos.document import Activity, ExperimentSpec, Provider
 from tasks.errors import SpecError, SpecIssue
 from tasks.specs import load_documents, validation_issues
 
 __all__ = [
     "FAULTS_MODULE",
     "ChaosSettings",
-    "ExperimentSpec",
     "LoadedExperiment",
     "TraceoExtension",
     "load_experiment",
@@ -58,37 +60,6 @@ class ChaosSettings(BaseSettings):
         if self.allowed_targets is None:
             return None
         return [p.strip() for p in self.allowed_targets.split(",") if p.strip()]
-
-
-class Provider(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    type: Literal["python", "http", "process"]
-    module: str | None = None
-    func: str | None = None
-    arguments: dict[str, Any] | None = None
-
-
-class Activity(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    type: Literal["action", "probe"] | None = None
-    name: str | None = None
-    ref: str | None = None
-    provider: Provider | None = None
-    background: bool = False
-    pauses: dict[str, float | str] | None = None
-
-
-class HypothesisProbe(Activity):
-    tolerance: Any = None
-
-
-class Hypothesis(BaseModel):
-    model_config = _STRICT
-
-    title: str
-    probes: list[HypothesisProbe] = Field(default_factory=list)
 
 
 class HypothesisRuntime(BaseModel):
@@ -145,28 +116,6 @@ class TraceoExtension(BaseModel):
     safeguard: Safeguard | None = None
 
 
-class ExperimentSpec(BaseModel):
-    """The parts of a Chaos Toolkit experiment Traceo reads (the rest goes to chaostoolkit-lib)."""
-
-    model_config = _STRICT
-
-    version: str | None = None
-    title: str = Field(min_length=1)
-    description: str = Field(min_length=1)
-    tags: list[str] = Field(default_factory=list)
-    contributions: dict[str, str] | None = None
-    configuration: dict[str, Any] = Field(default_factory=dict)
-    secrets: dict[str, Any] = Field(default_factory=dict)
-    extensions: list[dict[str, Any]] = Field(default_factory=list)
-    controls: list[dict[str, Any]] = Field(default_factory=list)
-    steady_state_hypothesis: Hypothesis | None = Field(
-        default=None, alias="steady-state-hypothesis"
-    )
-    method: list[Activity]
-    rollbacks: list[Activity] = Field(default_factory=list)
-    runtime: dict[str, Any] | None = None
-
-
 @dataclass(frozen=True)
 class LoadedExperiment:
     """A validated experiment: its file, the raw document (for chaostoolkit-lib) and our view."""
@@ -185,9 +134,7 @@ class LoadedExperiment:
         return [
             (f"method[{i}]", a)
             for i, a in enumerate(self.spec.method)
-            if a.provider
-            and a.provider.module == FAULTS_MODULE
-            and a.provider.func == "inject_fault"
+            if _fault_call(a.provider, "inject_fault") is not None
         ]
 
     def planned_seconds(self) -> float:
@@ -196,10 +143,17 @@ class LoadedExperiment:
         for activity in self.spec.method:
             for pause in (activity.pauses or {}).values():
                 total += float(pause) if not isinstance(pause, str) else 0.0
-            provider = activity.provider
-            if provider and provider.module == FAULTS_MODULE and provider.func == "hold":
-                total += float((provider.arguments or {}).get("seconds", 0))
+            hold = _fault_call(activity.provider, "hold")
+            if hold is not None:
+                total += float(hold.get("seconds", 0))
         return total
+
+
+def _fault_call(provider: Provider | None, func: str) -> dict[str, Any] | None:
+    """The arguments when ``provider`` calls ``func`` of Traceo's fault activities, else None."""
+    if provider is None or provider.module != FAULTS_MODULE or provider.func != func:
+        return None
+    return provider.arguments if isinstance(provider.arguments, dict) else {}
 
 
 def parse_experiment_file(path: Path | str) -> Any:
@@ -223,9 +177,12 @@ def parse_experiment_file(path: Path | str) -> Any:
 
 
 def _traceo_extension(
-    path: Path, title: str, extensions: list[dict[str, Any]]
+    path: Path, title: str | None, extensions: Any
 ) -> TraceoExtension | list[SpecIssue]:
-    found = [(i, e) for i, e in enumerate(extensions) if e.get("name") == "traceo"]
+    listed = extensions if isinstance(extensions, list) else []  # a wrong shape is a format issue
+    found = [
+        (i, e) for i, e in enumerate(listed) if isinstance(e, dict) and e.get("name") == "traceo"
+    ]
     if len(found) != 1:
         reason = "needs exactly one extension named traceo (the service, its checks, limits)"
         return [SpecIssue(str(path), title, "extensions", reason)]
@@ -262,15 +219,28 @@ def target_allowed(driver: str, target: str, patterns: list[str] | None) -> bool
     return False
 
 
-def _ctk_issues(path: Path, title: str, document: dict[str, Any]) -> list[SpecIssue]:
+def _read_format(
+    path: Path, title: str | None, document: dict[str, Any]
+) -> tuple[ExperimentSpec | None, list[SpecIssue]]:
+    """The document read as Chaos Toolkit's format, and its problems with that format.
+
+    Our models check first, then chaostoolkit-lib's validator.
+
+    chaostoolkit-lib stops at its first problem and assumes the shapes the models check, so it
+    runs on a well-formed document only (and reports nothing the models already did).
+    """
     from chaoslib.exceptions import ChaosException
     from chaoslib.experiment import ensure_experiment_is_valid
 
     try:
+        spec = ExperimentSpec.model_validate(document)
+    except ValidationError as exc:
+        return None, validation_issues(path, title, exc)
+    try:
         ensure_experiment_is_valid(copy.deepcopy(document))
     except ChaosException as exc:
-        return [SpecIssue(str(path), title, None, f"chaostoolkit: {exc}")]
-    return []
+        return spec, [SpecIssue(str(path), title, None, f"chaostoolkit: {exc}")]
+    return spec, []
 
 
 def _safety_issues(loaded: LoadedExperiment, settings: ChaosSettings) -> list[SpecIssue]:
@@ -301,8 +271,7 @@ def _safety_issues(loaded: LoadedExperiment, settings: ChaosSettings) -> list[Sp
         )
     config, secrets = resolve_configuration(loaded.document)
     for where, activity in loaded.fault_activities():
-        assert activity.provider is not None
-        arguments = substitute(activity.provider.arguments or {}, config, secrets)
+        arguments = substitute(_fault_call(activity.provider, "inject_fault"), config, secrets)
         driver, target = str(arguments.get("driver")), str(arguments.get("fault", {}).get("target"))
         field = f"{where}.provider.arguments.fault.target"
         for source, patterns in (
@@ -328,15 +297,11 @@ def load_experiment(path: Path | str, settings: ChaosSettings | None = None) -> 
     if not isinstance(document, dict):
         raise SpecError([SpecIssue(str(path), None, None, "expected a mapping (an experiment)")])
     title = document.get("title") if isinstance(document.get("title"), str) else None
-    try:
-        spec = ExperimentSpec.model_validate(document)
-    except ValidationError as exc:
-        raise SpecError(validation_issues(path, title, exc)) from None
-    traceo = _traceo_extension(path, spec.title, spec.extensions)
+    spec, issues = _read_format(path, title, document)
+    traceo = _traceo_extension(path, title, document.get("extensions"))
     if isinstance(traceo, list):
-        raise SpecError(traceo)
-    issues = _ctk_issues(path, spec.title, document)
-    if issues:
+        issues.extend(traceo)
+    if issues or spec is None or isinstance(traceo, list):
         raise SpecError(issues)
     loaded = LoadedExperiment(path, document, spec, traceo)
     issues = _safety_issues(loaded, settings)

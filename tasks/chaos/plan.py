@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasks.chaos.experiment import Activity, ChaosSettings, LoadedExperiment, resolve_configuration
+from tasks.chaos.document import Activity
+from tasks.chaos.experiment import ChaosSettings, LoadedExperiment, resolve_configuration
 
 __all__ = ["render_plan"]
 

@@ -76,7 +76,7 @@ COLUMNS: tuple[FocusColumn, ...] = (
     _c("BillingAccountId", m=True, n=200),
     _c("BillingAccountName", m=True),
     _c("BillingAccountType", n=100),
-    _c("BillingCurrency", m=True, n=3),
+    _c("BillingCurrency", m=True),  # an ISO 4217 code: checked in tasks.cost.normalise
     _c("BillingPeriodEnd", "datetime", m=True),
     _c("BillingPeriodStart", "datetime", m=True),
     _c("CapacityReservationId"),
@@ -104,7 +104,7 @@ COLUMNS: tuple[FocusColumn, ...] = (
     _c("ListCost", "decimal", m=True),
     _c("ListUnitPrice", "decimal"),
     _c("PricingCategory", n=32),
-    _c("PricingCurrency", n=3),
+    _c("PricingCurrency", n=100),  # a national (ISO 4217) or virtual currency
     _c("PricingCurrencyContractedUnitPrice", "decimal"),
     _c("PricingCurrencyEffectiveCost", "decimal"),
     _c("PricingCurrencyListUnitPrice", "decimal"),

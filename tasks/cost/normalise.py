@@ -278,10 +278,15 @@ def _to_json(name: str, values: pa.ChunkedArray, issues: _Issues) -> Any:
 def _check_values(arrays: dict[str, Any], issues: _Issues) -> None:
     for name in REQUIRED_VALUES:
         issues.rows(name, pc.is_null(arrays[_db(name)]), lambda _i: "empty (a value is required)")
-    for name in ("BillingCurrency", "PricingCurrency"):
-        values = arrays[_db(name)]
-        bad = pc.invert(pc.fill_null(pc.match_substring_regex(values, _CURRENCY), True))
-        issues.rows(name, bad, lambda i, v=values: f"not an ISO 4217 code: {_quote(v[i])}")
+    # FOCUS 1.2 Currency Format: BillingCurrency is a national currency (an ISO 4217 code);
+    # PricingCurrency may also be a virtual one ("Token", "Credits"), any text (blank is null).
+    billing = arrays[_db("BillingCurrency")]
+    bad = pc.invert(pc.fill_null(pc.match_substring_regex(billing, _CURRENCY), True))
+    issues.rows(
+        "BillingCurrency",
+        bad,
+        lambda i: f"not an ISO 4217 code (a national currency): {_quote(billing[i])}",
+    )
     category = arrays["charge_category"]
     bad = pc.invert(pc.fill_null(pc.is_in(category, pa.array(CHARGE_CATEGORIES)), True))
     allowed = ", ".join(CHARGE_CATEGORIES)

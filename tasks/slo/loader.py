@@ -100,6 +100,8 @@ class _Loader:
         self.issues.append(SpecIssue(file, item, where, reason))
 
     def add(self, file: str, documents: list[Any]) -> None:
+        # A YAML document may also be a list of OpenSLO objects (as oslo reads and writes them).
+        documents = [o for d in documents for o in (d if isinstance(d, list) else [d])]
         for index, raw in enumerate(documents, start=1):
             if not isinstance(raw, dict):
                 self.issue(
@@ -122,7 +124,7 @@ class _Loader:
             try:
                 document = model.model_validate(raw)
             except ValidationError as exc:
-                self.issues.extend(validation_issues(file, item, exc))
+                self.issues.extend(validation_issues(file, item, exc, plain=True))
                 continue
             existing = self.registry[kind].get(document.metadata.name)
             if existing is not None:
@@ -272,10 +274,9 @@ class _Loader:
                 problems.append(("op", f"{got}: a latency SLI needs op lt or lte"))
             if objective.value is None or objective.value <= 0:
                 problems.append(("value", "a latency SLI needs a positive value (milliseconds)"))
-        else:
-            for name in ("op", "value"):
-                if getattr(objective, name) is not None:
-                    problems.append((name, "only used with a thresholdMetric SLI"))
+        elif objective.value is not None:
+            # op alone is accepted and ignored, as OpenSLO's examples write it on ratio objectives
+            problems.append(("value", "only used with a thresholdMetric SLI"))
         for name, reason in problems:
             self.issue(file, item, f"{where}.{name}", reason)
         if problems:

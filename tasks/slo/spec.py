@@ -31,7 +31,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, ValidatorFunctionWrapHandler, field_validator
 
 from tasks.slo.alert_spec import (
     AlertConditionSpec,
@@ -126,6 +126,12 @@ class MetricSource(Strict):
         if value.lower() != "traceo":
             raise spec_error(f"metric source type {value!r} is not supported (use type: traceo)")
         return value
+
+    @field_validator("spec", mode="wrap")
+    @classmethod
+    def _spec(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        # Another source's spec (a Prometheus query...) is not ours to judge: its type is the issue.
+        return handler(value) if "type" in info.data else value
 
     @field_validator("metricSourceRef")
     @classmethod

@@ -127,7 +127,7 @@ class CostLine(Base):
     list_cost: Mapped[Decimal | None] = mapped_column(MONEY)
     list_unit_price: Mapped[Decimal | None] = mapped_column(MONEY)
     pricing_category: Mapped[str | None] = mapped_column(String(32))
-    pricing_currency: Mapped[str | None] = mapped_column(String(3))
+    pricing_currency: Mapped[str | None] = mapped_column(String(100))
     pricing_currency_contracted_unit_price: Mapped[Decimal | None] = mapped_column(MONEY)
     pricing_currency_effective_cost: Mapped[Decimal | None] = mapped_column(MONEY)
     pricing_currency_list_unit_price: Mapped[Decimal | None] = mapped_column(MONEY)

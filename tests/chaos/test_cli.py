@@ -25,7 +25,8 @@ def test_validate_exits_non_zero_and_names_every_problem(tmp_path):
 
     assert result.exit_code == 1
     assert f"error: {bad}: t: rollback: unknown field (not supported)" in result.output
-    assert "1 problem(s) found" in result.output
+    assert f"error: {bad}: t: extensions: needs exactly one extension named traceo" in result.output
+    assert "2 problem(s) found" in result.output
 
 
 def test_dry_run_prints_the_plan_and_injects_nothing():

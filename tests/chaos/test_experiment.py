@@ -153,3 +153,63 @@ def test_experiment_maximum_over_the_operator_cap_is_refused(specs, tmp_path):
 )
 def test_target_allowed(patterns, allowed):
     assert target_allowed("proxy", "shop", patterns) is allowed
+
+
+def test_process_arguments_may_be_a_string_or_a_list_and_controls_stand_anywhere(specs, tmp_path):
+    def echo(name: str, arguments: object) -> dict[str, object]:
+        provider = {"type": "process", "path": "echo", "arguments": arguments}
+        return {"type": "probe", "name": name, "provider": provider}
+
+    control = {"name": "log", "provider": {"type": "python", "module": "logging"}}
+    doc = document(specs, method=[inject(100), echo("as-string", "-n hello"), echo("as-list", [])])
+    doc["steady-state-hypothesis"] = {
+        "title": "fine",
+        "probes": [{**echo("probe", ["-n", "x"]), "tolerance": 0}],
+        "controls": [control],
+    }
+    doc["controls"] = [control]
+
+    loaded = load_experiment(write(tmp_path / "e.yaml", doc))
+
+    assert loaded.spec.steady_state_hypothesis is not None
+    assert loaded.spec.steady_state_hypothesis.controls[0].name == "log"
+
+
+def test_every_problem_is_reported_in_one_pass_format_first(specs, tmp_path):
+    doc = document(specs, method=[inject(100)])
+    doc["method"][0]["provider"]["arguments"] = "driver=proxy"  # a python provider takes a map
+    doc["steady-state-hypothesis"] = {"title": "fine", "probes": [], "strategy": "x"}
+    doc["extensions"] = [{"name": "other"}]
+    path = write(tmp_path / "bad.yaml", doc)
+
+    assert _issues(path) == [
+        f"{path}: test experiment: steady-state-hypothesis.strategy: unknown field (not supported)",
+        f"{path}: test experiment: method[0].provider.arguments: a python provider's arguments "
+        "are a mapping of the function's parameters",
+        f"{path}: test experiment: extensions: needs exactly one extension named traceo (the "
+        "service, its checks, limits)",
+    ]
+
+
+def test_a_chaostoolkit_problem_comes_before_the_missing_extension(specs, tmp_path):
+    doc = document(specs, method=[inject(100)])
+    doc["method"][0]["provider"]["func"] = "no_such_function"
+    doc["extensions"] = []
+
+    issues = _issues(write(tmp_path / "bad.yaml", doc))
+
+    assert len(issues) == 2
+    assert "chaostoolkit:" in issues[0] and "no_such_function" in issues[0]
+    assert issues[1].endswith(
+        "extensions: needs exactly one extension named traceo (the service, its checks, limits)"
+    )
+
+
+def test_experiment_runtime_is_refused_as_not_supported(specs, tmp_path):
+    doc = document(specs, method=[inject(100)])
+    doc["runtime"] = {"rollbacks": {"strategy": "always"}}
+    [issue] = _issues(write(tmp_path / "bad.yaml", doc))
+    assert issue == (
+        f"{tmp_path / 'bad.yaml'}: test experiment: runtime: not supported: Traceo takes the "
+        "strategies from extensions.traceo (hypothesis.strategy, rollback_strategy)"
+    )

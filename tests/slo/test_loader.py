@@ -406,3 +406,39 @@ spec:
     (definition,) = load_slos_from_text(sli + "---\n" + slo_doc())
     assert definition.indicator.service == "shop-api"
     assert definition.indicator.good_verdicts == ("pass",)
+
+
+def test_empty_optional_keys_count_as_absent():
+    text = with_sli(spec="alertPolicies:\n\ndescription:")
+    [slo] = load_slos_from_text(text, "slos.yaml")
+    assert slo.tiers == DEFAULT_TIERS and slo.description is None
+
+
+def test_op_on_a_ratio_objective_is_accepted_and_ignored():
+    text = with_sli(spec="objectives:\n  - op: gt\n    target: 0.99")
+    [slo] = load_slos_from_text(text, "slos.yaml")
+    assert slo.target == 0.99
+
+
+def test_value_on_a_ratio_objective_is_refused():
+    issues = issues_of(with_sli(spec="objectives:\n  - op: gt\n    value: 1\n    target: 0.99"))
+    assert issues == [
+        "slos.yaml: SLO avail: spec.objectives[0].value: only used with a thresholdMetric SLI"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("spec", "field", "reason"),
+    [
+        ("objectives: 5", "spec.objectives", "must be a list; got int"),
+        ("objectives:", "spec.objectives", "must be a list; it is empty"),
+        ("objectives: []", "spec.objectives", "must not be empty"),
+        ("objectives:\n  - op: above\n    target: 0.99", "spec.objectives[0].op",
+         "must be one of 'lt', 'lte', 'gt' or 'gte'"),
+        ("objectives:\n  - target: high", "spec.objectives[0].target", "must be a number; got str"),
+        ("timeWindow:\n  - isRolling: true", "spec.timeWindow[0].duration",
+         "required, but missing"),
+    ],
+)  # fmt: skip
+def test_shape_errors_are_in_plain_words(spec, field, reason):
+    assert issues_of(with_sli(spec=spec)) == [f"slos.yaml: SLO avail: {field}: {reason}"]
