@@ -12,6 +12,7 @@ from deployments.intake.signing import JIRA_DELIVERY, sign_request
 from tasks.store import session_scope
 from tasks.store.privacy_models import DsrRequest, IntakeDelivery
 from tests.deployments.intake.conftest import NOW, SECRETS, dsr_payload
+from tests.deployments.intake.test_runs import REINGEST
 
 NUL, RLO, LRI = "\x00", "\u202e", "\u2066"
 
@@ -166,3 +167,11 @@ def test_the_signature_is_checked_before_the_body_is_parsed(intake, body):
     response = intake.dsr("generic", body, secret="not-the-secret")
     assert response.status_code == 401
     assert _count(intake.engine) == 0
+
+
+@pytest.mark.parametrize("ticket", [f"FIN-{NUL}1", f"FIN-1{RLO}", "F" * 201])
+def test_a_run_request_ticket_with_control_characters_or_too_long_is_a_422(intake, ticket):
+    response = intake.run("generic", {**REINGEST, "ticket": ticket})
+    assert response.status_code == 422, response.text
+    assert _fields(response) == ["ticket"]
+    assert intake.starter.calls == [] and _count(intake.engine, IntakeDelivery) == 0
