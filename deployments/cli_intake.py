@@ -46,10 +46,12 @@ def serve(host: str, port: int, allowlist_path: Path | None, retry_every: float)
 
     from deployments.intake.allowlist import DEFAULT_ALLOWLIST, load_allowlist
     from deployments.intake.app import create_app, load_secrets
+    from deployments.intake.payloads import jira_fields_from_env
     from deployments.intake.starter import PrefectStarter, sweep_pending
     from tasks.redaction import install_redaction
     from tasks.store import get_engine
 
+    jira_fields = jira_fields_from_env()  # a malformed mapping stops here, in one line
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -70,7 +72,7 @@ def serve(host: str, port: int, allowlist_path: Path | None, retry_every: float)
     if retry_every:
         args = (engine, starter, retry_every, stop)
         threading.Thread(target=sweep_pending, args=args, name="intake-sweep", daemon=True).start()
-    app = create_app(engine, starter, secrets, allowlist=allowlist)
+    app = create_app(engine, starter, secrets, allowlist=allowlist, jira_fields=jira_fields)
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:

@@ -24,6 +24,7 @@ WORKLOADS: dict[str, str] = {
     "chargeback_allocation": "deployments.bench.chargeback_allocation",
     "fault_proxy": "deployments.bench.fault_proxy",
     "intake_throughput": "deployments.bench.intake_throughput",
+    "intake_memory": "deployments.bench.intake_memory",
     "drift_check": "deployments.bench.drift_check",
     "drift_parity": "deployments.bench.drift_parity",
     "dsr_erasure": "deployments.bench.dsr_erasure",

@@ -1,17 +1,21 @@
 """The intake ASGI app: signed webhooks in, stored requests and started flow runs out.
 
-Endpoints (details and signing recipes in ``docs/intake.md``):
+Endpoints (details, signing recipes and every limit in ``docs/intake.md``):
 
 - ``POST /v1/dsr/{source}`` (jira, servicenow, zendesk, generic): a data-subject request. 202 with
-  the request id and due date for a new ticket, 200 with the existing id for a ticket already
-  stored; the fulfilment run is started after the answer is sent.
+  the request id and due date for a new ticket; 200 with only ``{"duplicate": true}`` for a ticket
+  already stored (the sender learns nothing about the existing request). The fulfilment run is
+  started by a background worker (:mod:`deployments.intake.fulfilment`), never in the request.
 - ``POST /v1/runs/{source}``: run an allowlisted deployment; 202 with the flow run id and link.
 - ``GET /healthz``: liveness (unsigned, touches nothing).
 
-Order of checks: the signature (401, nothing stored), the body (422 naming the field, never a
-value), then the store, where a replayed delivery is refused (401) in the same transaction that
-would store the request, so a refused request changes nothing. A store that cannot be reached
-answers 503 (nothing stored; the sender retries).
+Order of checks: the body's size while it streams in (413), the signature over the raw bytes
+(401, nothing parsed or stored), the body (422 naming the field, never a value), then the store,
+where a replayed delivery is refused (401) in the same transaction that would store the request,
+so a refused request changes nothing. A store that cannot be reached answers 503 (nothing stored;
+the sender retries). A full fulfilment queue answers 503 with ``Retry-After`` once the request is
+stored: the sender's retry is answered as a duplicate, never stored twice. Store errors are
+logged by class name only, never with a statement's parameters.
 """
 
 from __future__ import annotations
@@ -19,21 +23,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import BackgroundTasks, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, delete
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from deployments.intake.allowlist import Allowlist, NotAllowedError
-from deployments.intake.payloads import parse_body, to_new_request
-from deployments.intake.signing import SIGNED_SOURCES, SignatureError, verify_request
-from deployments.intake.starter import DeploymentStarter, flow_run_url, start_fulfilment
-from tasks.errors import NotFoundError, PermanentError, ServiceUnavailableError
+from deployments.intake.body import BodyTooLargeError, IncompleteBodyError, read_body
+from deployments.intake.fulfilment import DEFAULT_CAPACITY, FulfilmentQueue
+from deployments.intake.payloads import jira_fields_from_env, parse_body, to_new_request
+from deployments.intake.signing import JIRA_DELIVERY, SIGNED_SOURCES, SignatureError, verify_request
+from deployments.intake.starter import DeploymentStarter, flow_run_url
+from tasks.errors import NotFoundError, ServiceUnavailableError
+from tasks.privacy.characters import identifier_problem
 from tasks.privacy.requests import (
     InvalidRequestError,
     ReplayedDeliveryError,
@@ -44,16 +52,12 @@ from tasks.privacy.tickets import resolve_secret
 from tasks.store.engine import session_scope
 from tasks.store.privacy_models import IntakeDelivery
 
-__all__ = ["MAX_BODY_BYTES", "BodyTooLargeError", "create_app", "load_secrets"]
+__all__ = ["MAX_IDENTIFIER_CHARS", "RETRY_AFTER_S", "create_app", "load_secrets"]
 
 logger = logging.getLogger("traceo.intake")
 
-# Webhook bodies are small JSON documents; anything bigger is refused before it is read whole.
-MAX_BODY_BYTES = 256 * 1024
-
-
-class BodyTooLargeError(PermanentError):
-    """The request body exceeds :data:`MAX_BODY_BYTES` (answered 413, nothing read or stored)."""
+RETRY_AFTER_S = 30  # what a sender is told to wait when the fulfilment queue is full
+MAX_IDENTIFIER_CHARS = 200  # a delivery id or a run's ticket (the store keeps 200)
 
 
 def load_secrets() -> dict[str, str]:
@@ -79,15 +83,27 @@ def _error(status: int, error: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": error, **extra}, status_code=status)
 
 
-def _store_down(source: str, exc: OperationalError) -> JSONResponse:
-    """The store cannot be reached: nothing was stored; 503 makes the sender retry later."""
-    logger.error("store unavailable for a %s delivery: %s", source, exc.orig.__class__.__name__)
-    return _error(503, "store unavailable", detail="nothing was stored; retry later")
+def _store_error(source: str, exc: DBAPIError) -> JSONResponse:
+    """Nothing was stored; logged by the driver's error class, never with the parameters."""
+    logger.error("store error for a %s delivery: %s", source, exc.orig.__class__.__name__)
+    if isinstance(exc, DataError):  # the store refused a value the validation let through
+        return _error(422, "invalid request", fields=[{"field": "body", "reason": "refused"}])
+    if isinstance(exc, OperationalError):
+        return _error(503, "store unavailable", detail="nothing was stored; retry later")
+    return _error(500, "store error", detail="nothing was stored")
 
 
 def _invalid(exc: InvalidRequestError) -> JSONResponse:
     fields = [{"field": field, "reason": reason} for field, reason in exc.issues]
     return _error(422, "invalid request", fields=fields)
+
+
+def _check_identifier(field: str, value: str) -> None:
+    problem = identifier_problem(value)
+    if problem is None and len(value) > MAX_IDENTIFIER_CHARS:
+        problem = f"longer than {MAX_IDENTIFIER_CHARS} characters"
+    if problem:
+        raise InvalidRequestError([(field, problem)])
 
 
 def create_app(
@@ -96,19 +112,37 @@ def create_app(
     secrets: Mapping[str, str],
     allowlist: Allowlist | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    jira_fields: Mapping[str, str] | None = None,
+    queue_capacity: int = DEFAULT_CAPACITY,
 ) -> FastAPI:
-    """Build the app; everything it depends on is passed in (tests inject fakes)."""
-    app = FastAPI(title="Traceo intake", docs_url=None, redoc_url=None, openapi_url=None)
+    """Build the app; everything it depends on is passed in (tests inject fakes).
+
+    ``jira_fields`` defaults to :func:`~deployments.intake.payloads.jira_fields_from_env`, read
+    here so that a malformed ``TRACEO_INTAKE_JIRA_FIELDS`` fails at start-up
+    (:class:`~tasks.errors.ConfigurationError`), not on every Jira webhook.
+    """
+    fields = jira_fields_from_env() if jira_fields is None else dict(jira_fields)
+    fulfilment = FulfilmentQueue(engine, starter, queue_capacity)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        fulfilment.start()
+        try:
+            yield
+        finally:
+            fulfilment.stop()
+
+    app = FastAPI(
+        title="Traceo intake", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    app.state.fulfilment = fulfilment
 
     async def _verified(source: str, request: Request) -> tuple[bytes, str, datetime]:
-        declared = request.headers.get("content-length", "0")
-        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
-            raise BodyTooLargeError(f"body larger than {MAX_BODY_BYTES} bytes")
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            raise BodyTooLargeError(f"body larger than {MAX_BODY_BYTES} bytes")
+        body = await read_body(request)
         now = clock()
         verified = verify_request(source, request.headers, body, secrets.get(source), now)
+        if source == "jira":
+            _check_identifier(JIRA_DELIVERY, verified.delivery_id.removeprefix("jira:"))
         return body, verified.delivery_id, now
 
     @app.get("/healthz")
@@ -116,14 +150,12 @@ def create_app(
         return {"status": "ok"}
 
     @app.post("/v1/dsr/{source}")
-    async def dsr_webhook(
-        source: str, request: Request, background: BackgroundTasks
-    ) -> JSONResponse:
+    async def dsr_webhook(source: str, request: Request) -> JSONResponse:
         if source not in SIGNED_SOURCES:
             return _error(404, f"unknown source {source}")
         try:
             body, delivery_id, now = await _verified(source, request)
-            new = to_new_request(source, parse_body(body))
+            new = to_new_request(source, parse_body(body), fields)
             created = await run_in_threadpool(
                 create_request, engine, new, delivery_id=delivery_id, now=now
             )
@@ -132,22 +164,32 @@ def create_app(
             return _error(401, "unauthorized", detail=str(exc))
         except BodyTooLargeError as exc:
             return _error(413, "too large", detail=str(exc))
+        except IncompleteBodyError as exc:
+            return _error(400, "incomplete body", detail=str(exc))
         except InvalidRequestError as exc:
             logger.warning("invalid %s webhook: %s", source, exc)
             return _invalid(exc)
-        except OperationalError as exc:
-            return _store_down(source, exc)
+        except DBAPIError as exc:
+            return _store_error(source, exc)
+        if not created.created:
+            logger.info("%s ticket already stored as request %s", source, created.public_id)
+            return JSONResponse({"duplicate": True}, status_code=200)
+        logger.info("request %s received from %s", created.public_id, source)
+        if not fulfilment.submit(created.public_id):
+            logger.warning("fulfilment queue full: request %s left to the sweep", created.public_id)
+            # The sender's retry must reach the store (and be a duplicate), not be a "replay".
+            await run_in_threadpool(_forget, engine, source, delivery_id)
+            return JSONResponse(
+                {"error": "busy", "detail": "the request was recorded; retrying is safe"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
         answer = {
             "request_id": created.public_id,
             "status": created.status,
             "due_at": created.due_at.isoformat(),
-            "duplicate": not created.created,
+            "duplicate": False,
         }
-        if not created.created:
-            logger.info("%s ticket already stored as request %s", source, created.public_id)
-            return JSONResponse(answer, status_code=200)
-        logger.info("request %s received from %s", created.public_id, source)
-        background.add_task(start_fulfilment, engine, starter, created.public_id)
         return JSONResponse(answer, status_code=202)
 
     @app.post("/v1/runs/{source}")
@@ -162,6 +204,9 @@ def create_app(
             deployment = data.get("deployment")
             if not isinstance(deployment, str):
                 raise InvalidRequestError([("deployment", "required string")])
+            ticket = data.get("ticket")
+            if isinstance(ticket, str):
+                _check_identifier("ticket", ticket)
             parameters = allowlist.check(source, deployment, data.get("parameters"))
             await run_in_threadpool(_remember, engine, source, delivery_id, now)
         except (SignatureError, ReplayedDeliveryError) as exc:
@@ -169,13 +214,14 @@ def create_app(
             return _error(401, "unauthorized", detail=str(exc))
         except BodyTooLargeError as exc:
             return _error(413, "too large", detail=str(exc))
+        except IncompleteBodyError as exc:
+            return _error(400, "incomplete body", detail=str(exc))
         except NotAllowedError as exc:
             return _error(403, "not allowed", detail=str(exc))
-        except OperationalError as exc:
-            return _store_down(source, exc)
+        except DBAPIError as exc:
+            return _store_error(source, exc)
         except InvalidRequestError as exc:
             return _invalid(exc)
-        ticket = data.get("ticket")
         key = None
         if isinstance(ticket, str | int) and ticket:
             digest = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()

@@ -4,7 +4,8 @@ Shapes (see ``docs/intake.md`` for full examples):
 
 - jira: the issue webhook, ``{"webhookEvent": ..., "issue": {"key": "PRIV-12", "fields": {...}}}``;
   the request fields are issue fields named by :data:`JIRA_FIELDS` (override with the JSON object
-  ``TRACEO_INTAKE_JIRA_FIELDS``, e.g. ``{"email": "customfield_10051"}``); select-list values
+  ``TRACEO_INTAKE_JIRA_FIELDS``, e.g. ``{"email": "customfield_10051"}``, checked at start-up by
+  :func:`jira_fields_from_env`); select-list values
   (``{"value": "erasure"}``) are unwrapped.
 - servicenow: ``{"sys_id": ..., "number": ..., "variables": {...}}`` (a catalog item's variables);
   the ticket is the ``sys_id`` (what the Table API updates).
@@ -20,17 +21,25 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from tasks.errors import ConfigurationError
 from tasks.privacy.requests import InvalidRequestError, NewRequest, parse_new_request
 
-__all__ = ["JIRA_FIELDS", "MAX_JSON_DEPTH", "parse_body", "to_new_request"]
+__all__ = [
+    "JIRA_FIELDS",
+    "MAX_JSON_DEPTH",
+    "jira_fields_from_env",
+    "parse_body",
+    "to_new_request",
+]
 
 MAX_JSON_DEPTH = 32
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _OPENERS, _CLOSERS = frozenset(b"[{"), frozenset(b"]}")
 
+_JIRA_FIELDS_ENV = "TRACEO_INTAKE_JIRA_FIELDS"
 _REQUEST_FIELDS = ("request_type", "jurisdiction", "corrections")
 _IDENTITY_FIELDS = ("email", "phone", "customer_id")
 
@@ -87,17 +96,32 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
-def _jira_fields() -> dict[str, str]:
-    raw = os.environ.get("TRACEO_INTAKE_JIRA_FIELDS")
+def jira_fields_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """:data:`JIRA_FIELDS` overridden by ``TRACEO_INTAKE_JIRA_FIELDS`` (read at start-up).
+
+    Raises:
+        ConfigurationError: one line naming the variable, when it is not a JSON object mapping
+            some of our field names to non-empty Jira field names.
+    """
+    raw = (os.environ if environ is None else environ).get(_JIRA_FIELDS_ENV)
     if not raw:
-        return JIRA_FIELDS
+        return dict(JIRA_FIELDS)
+    expected = (
+        f"{_JIRA_FIELDS_ENV} must be a JSON object mapping some of {', '.join(JIRA_FIELDS)} "
+        'to Jira field names, e.g. {"email": "customfield_10051"}'
+    )
     try:
         override = json.loads(raw)
-    except ValueError:
-        raise ConfigurationError("TRACEO_INTAKE_JIRA_FIELDS is not a JSON object") from None
-    unknown = set(override) - set(JIRA_FIELDS)
-    if not isinstance(override, dict) or unknown:
-        raise ConfigurationError(f"TRACEO_INTAKE_JIRA_FIELDS: unknown keys {sorted(unknown)}")
+    except (ValueError, RecursionError):
+        raise ConfigurationError(f"{expected}; it is not valid JSON") from None
+    if not isinstance(override, dict):
+        raise ConfigurationError(f"{expected}; it is a JSON {type(override).__name__}")
+    unknown = sorted(set(override) - set(JIRA_FIELDS))
+    if unknown:
+        raise ConfigurationError(f"{expected}; unknown keys {unknown}")
+    bad = sorted(k for k, v in override.items() if not isinstance(v, str) or not v.strip())
+    if bad:
+        raise ConfigurationError(f"{expected}; not a field name: {bad}")
     return {**JIRA_FIELDS, **override}
 
 
@@ -119,16 +143,22 @@ def _translate(error: InvalidRequestError, where: dict[str, str]) -> InvalidRequ
     return InvalidRequestError(issues)
 
 
-def to_new_request(source: str, data: dict[str, Any]) -> NewRequest:
-    """Validate one webhook body from ``source``; :class:`InvalidRequestError` names fields."""
+def to_new_request(
+    source: str, data: dict[str, Any], jira_fields: Mapping[str, str] = JIRA_FIELDS
+) -> NewRequest:
+    """Validate one webhook body from ``source``; :class:`InvalidRequestError` names fields.
+
+    ``jira_fields``: our field names -> Jira issue fields (see :func:`jira_fields_from_env`).
+    """
     if source == "generic":
-        return parse_new_request({"source": "generic", **data})
+        # The source is the endpoint's, never the body's: a generic sender cannot claim (and
+        # probe) another source's tickets.
+        return parse_new_request({**data, "source": "generic"})
     if source == "jira":
         issue = _object(data, "issue", "")
         fields = _object(issue, "fields", "issue.")
-        names = _jira_fields()
-        flat = {ours: _unwrap(fields.get(theirs)) for ours, theirs in names.items()}
-        where = {ours: f"issue.fields.{theirs}" for ours, theirs in names.items()}
+        flat = {ours: _unwrap(fields.get(theirs)) for ours, theirs in jira_fields.items()}
+        where = {ours: f"issue.fields.{theirs}" for ours, theirs in jira_fields.items()}
         ticket, where["ticket_id"] = issue.get("key"), "issue.key"
     elif source == "servicenow":
         flat = _object(data, "variables", "")

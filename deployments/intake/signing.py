@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 REPLAY_WINDOW = timedelta(minutes=5)
+_MAX_UNIX_DIGITS = 11  # Unix seconds up to the year 5138; more would overflow datetime
 SIGNED_SOURCES: tuple[str, ...] = ("jira", "servicenow", "zendesk", "generic")
 
 ZENDESK_SIGNATURE = "x-zendesk-webhook-signature"
@@ -134,7 +135,7 @@ def verify_request(
         stamp = _header(headers, ZENDESK_TIMESTAMP)
         try:
             signed_at = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted out of range
             raise SignatureError(f"{ZENDESK_TIMESTAMP} is not an ISO 8601 time") from None
         _equal(base64.b64encode(_mac(secret, stamp.encode() + body)).decode(), given)
         _fresh(signed_at, now)
@@ -147,7 +148,7 @@ def verify_request(
     if source in ("servicenow", "generic"):
         given = _header(headers, TRACEO_SIGNATURE)
         stamp = _header(headers, TRACEO_TIMESTAMP)
-        if not stamp.isdigit():
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= _MAX_UNIX_DIGITS):
             raise SignatureError(f"{TRACEO_TIMESTAMP} is not Unix seconds")
         _equal("sha256=" + _mac(secret, stamp.encode() + b"." + body).hex(), given)
         signed_at = datetime.fromtimestamp(int(stamp), UTC)

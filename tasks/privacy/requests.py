@@ -16,6 +16,7 @@ here name it, never an identity.
 from __future__ import annotations
 
 import calendar
+import math
 import re
 import threading
 import uuid
@@ -31,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tasks.errors import NotFoundError, PermanentError
+from tasks.privacy.characters import identifier_problem, text_problem
 from tasks.specs import field_path
 from tasks.store.engine import session_scope
 from tasks.store.privacy_models import DsrRequest, IntakeDelivery
@@ -79,6 +81,24 @@ _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
 _CORRECTION_KEY = re.compile(r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-.]+$")
 
 
+def _identifier(value: Any) -> Any:
+    """Refuse control, format and bidi characters in a ticket id or an identity (str only)."""
+    if isinstance(value, str) and (problem := identifier_problem(value)):
+        raise ValueError(problem)
+    return value
+
+
+def _correction_problem(value: Any) -> str | None:
+    """Why a corrected value cannot be stored: it must be a scalar, finite, printable text."""
+    if value is None or isinstance(value, bool | int):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "values must be finite numbers"
+    if isinstance(value, str):
+        return text_problem(value)
+    return "values must be strings, numbers, booleans or null"
+
+
 class InvalidRequestError(PermanentError):
     """A request failed validation; ``issues`` lists ``(field, reason)``, never the values."""
 
@@ -101,6 +121,8 @@ class Identities(BaseModel):
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=40)
     customer_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+    _printable = field_validator("email", "phone", "customer_id", mode="before")(_identifier)
 
     @field_validator("email")
     @classmethod
@@ -156,7 +178,9 @@ class NewRequest(BaseModel):
     @field_validator("ticket_id", mode="before")
     @classmethod
     def _ticket(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return _identifier(value)
 
     @model_validator(mode="after")
     def _corrections(self) -> NewRequest:
@@ -166,6 +190,9 @@ class NewRequest(BaseModel):
             bad = [key for key in self.corrections if not _CORRECTION_KEY.match(key)]
             if bad:
                 raise ValueError("corrections: keys must look like <collection>.<field>")
+            for value in self.corrections.values():
+                if problem := _correction_problem(value):
+                    raise ValueError(f"corrections: {problem}")
         elif self.corrections:
             raise ValueError("corrections: only allowed for a correction request")
         return self

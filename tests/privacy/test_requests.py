@@ -115,6 +115,15 @@ def test_type_and_jurisdiction_are_case_insensitive():
         ({"request_type": "correction"}, "corrections"),
         ({"request_type": "correction", "corrections": {"email": "x"}}, "corrections"),
         ({"corrections": {"customers.email": "new@example.com"}}, "corrections"),
+        ({"ticket_id": "PRIV-\x00"}, "ticket_id"),
+        ({"ticket_id": "PRIV-\u202e1"}, "ticket_id"),
+        ({"identities": {"email": "jane\x00@example.com"}}, "identities.email"),
+        ({"identities": {"email": "jane\u2067@example.com"}}, "identities.email"),
+        ({"identities": {"customer_id": "C-\u200f1"}}, "identities.customer_id"),
+        ({"request_type": "correction", "corrections": {"c.f": {"a": "jane"}}}, "corrections"),
+        ({"request_type": "correction", "corrections": {"c.f": ["jane"]}}, "corrections"),
+        ({"request_type": "correction", "corrections": {"c.f": "jane\x00"}}, "corrections"),
+        ({"request_type": "correction", "corrections": {"c.f": float("nan")}}, "corrections"),
     ],
 )
 def test_invalid_requests_name_the_field_and_never_echo_values(overrides, field):

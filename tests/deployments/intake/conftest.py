@@ -73,6 +73,7 @@ class Intake:
     client: TestClient
     starter: FakeStarter
     engine: Any
+    wait_for_starts: bool = True  # after each post, until the background start is done
 
     def post(
         self,
@@ -91,7 +92,10 @@ class Intake:
                 source, body, secret or SECRETS[source], at, delivery_id=delivery_id
             )
         headers = {"Content-Type": "application/json", **headers}
-        return self.client.post(f"{path}/{source}", content=body, headers=headers)
+        response = self.client.post(f"{path}/{source}", content=body, headers=headers)
+        if self.wait_for_starts:
+            self.client.app.state.fulfilment.join()
+        return response
 
     def dsr(self, source: str, payload: Any, **kwargs: Any):
         return self.post("/v1/dsr", source, payload, **kwargs)
@@ -101,9 +105,12 @@ class Intake:
 
 
 @contextmanager
-def _intake(engine: Any) -> Iterator[Intake]:
-    starter = FakeStarter()
-    app = create_app(engine, starter, SECRETS, allowlist=load_allowlist(), clock=lambda: NOW)
+def running_intake(engine: Any, starter: Any = None, **options: Any) -> Iterator[Intake]:
+    """The app on ``engine`` (``options``: more ``create_app`` arguments), started and stopped."""
+    starter = starter or FakeStarter()
+    app = create_app(
+        engine, starter, SECRETS, allowlist=load_allowlist(), clock=lambda: NOW, **options
+    )
     with TestClient(app) as client:
         yield Intake(client, starter, engine)
 
@@ -111,12 +118,12 @@ def _intake(engine: Any) -> Iterator[Intake]:
 @pytest.fixture
 def intake(tmp_path) -> Iterator[Intake]:
     """The app on a SQLite store (most behaviour does not depend on the backend)."""
-    with _intake(get_engine(f"sqlite:///{tmp_path / 'intake.db'}")) as app:
+    with running_intake(get_engine(f"sqlite:///{tmp_path / 'intake.db'}")) as app:
         yield app
 
 
 @pytest.fixture
 def intake_any_store(store_engine) -> Iterator[Intake]:
     """The app on SQLite and on PostgreSQL."""
-    with _intake(store_engine) as app:
+    with running_intake(store_engine) as app:
         yield app

@@ -86,3 +86,14 @@ def test_prefect_down_keeps_the_request_and_start_pending_starts_it_later(starte
     result = CliRunner().invoke(intake, ["start-pending"])
     assert result.exit_code == 0 and "started 1" in result.output
     assert starter.calls[0][1] == {"request_id": request_id}
+
+
+def test_serve_with_a_malformed_jira_field_mapping_stops_in_one_line(monkeypatch):
+    served = []
+    monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: served.append(app))
+    monkeypatch.setenv("TRACEO_INTAKE_SECRET_JIRA", "jira-secret")
+    monkeypatch.setenv("TRACEO_INTAKE_JIRA_FIELDS", '["email"]')
+    result = CliRunner().invoke(intake, ["serve", "--retry-every", "0"])
+    assert result.exit_code == 2 and served == []
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "TRACEO_INTAKE_JIRA_FIELDS" in lines[0]
