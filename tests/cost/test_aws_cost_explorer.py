@@ -64,7 +64,7 @@ def test_every_page_is_followed_and_mapped_to_focus(aws):
     source = _source(aws)
     [chunk] = source.fetch(*PERIOD)
     rows = chunk.lines.to_pylist()
-    assert source.requests == 3  # two pages + the tag query
+    assert source.requests == 4  # two pages + the tag query + the (empty) charge query
     assert [(r["service_name"], r["billed_cost"]) for r in rows] == [
         ("Amazon Elastic Compute Cloud - Compute", Decimal("10.25")),
         ("Amazon Elastic Compute Cloud - Compute", Decimal("6.50")),
@@ -120,7 +120,7 @@ def test_throttling_is_retried_with_backoff_then_succeeds(aws, monkeypatch):
     assert proxy.injected == ["ThrottlingException", "LimitExceededException"]
     assert chunk.lines.num_rows == 3
     assert len(waits) == 2 and 0.5 <= waits[0] <= 1.0 and 1.0 <= waits[1] <= 2.0
-    assert source.requests == 5
+    assert source.requests == 6
 
 
 def test_throttling_that_never_stops_raises_a_transient_error_naming_the_request(aws, monkeypatch):
@@ -152,7 +152,54 @@ def test_the_snapshot_client_replays_recorded_pages_without_a_network():
     source = CostExplorerSource("aws", snapshot, billing_account_id="1")
     [chunk] = source.fetch(*PERIOD)
     assert chunk.lines.num_rows == 3
-    assert [c.get("NextPageToken") for c in snapshot.calls] == [None, "page-2", None]
+    assert [c.get("NextPageToken") for c in snapshot.calls] == [None, "page-2", None, None]
+
+
+def test_fees_purchases_credits_and_refunds_are_charges_not_usage():
+    """A monthly fee reported by Cost Explorer is a recurring purchase, not a day of usage."""
+    ec2, support = "Amazon Elastic Compute Cloud - Compute", "AWS Support (Business)"
+    usage = ce_page([ce_day("2024-09-01", [ce_group([ec2, "111122223333"], "10")])])
+    charges = ce_page(
+        [
+            ce_day(
+                "2024-09-01",
+                [
+                    ce_group(["RIFee", ec2], "300"),
+                    ce_group(["Support", support], "100"),
+                    ce_group(["Upfront", ec2], "1200"),
+                    ce_group(["Credit", ec2], "-5"),
+                    ce_group(["Refund", ec2], "-2"),
+                    ce_group(["SomeNewType", ec2], "1"),
+                ],
+            )
+        ]
+    )
+    snapshot = CostExplorerSnapshot(
+        {"SERVICE,LINKED_ACCOUNT": [usage], "RECORD_TYPE,SERVICE": [charges]}
+    )
+    source = CostExplorerSource("aws", snapshot, billing_account_id="1", tag_key=None)
+
+    [chunk] = source.fetch(*PERIOD)
+
+    rows = chunk.lines.to_pylist()
+    classified = [
+        (r["service_name"], r["charge_category"], r["charge_class"], r["charge_frequency"])
+        for r in rows
+    ]
+    assert classified == [
+        (ec2, "Usage", None, "Usage-Based"),
+        (ec2, "Purchase", None, "Recurring"),
+        (support, "Purchase", None, "Recurring"),
+        (ec2, "Purchase", None, "One-Time"),
+        (ec2, "Credit", None, "Usage-Based"),
+        (ec2, "Credit", "Correction", "One-Time"),
+        (ec2, "Usage", None, "Usage-Based"),  # a record type AWS adds later is kept, as usage
+    ]
+    assert [r["sub_account_id"] for r in rows[1:]] == [None] * 6
+    usage_request, charge_request = snapshot.calls
+    listed = charge_request["Filter"]["Dimensions"]
+    assert listed["Key"] == "RECORD_TYPE" and "RIFee" in listed["Values"]
+    assert usage_request["Filter"] == {"Not": charge_request["Filter"]}  # nothing counted twice
 
 
 def test_the_payer_account_defaults_to_the_callers_account(aws):

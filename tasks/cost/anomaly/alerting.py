@@ -71,9 +71,12 @@ class NoticeOutcome:
 
 def _immediate(anomaly: CostAnomaly, target: str) -> Notice:
     pct = f" ({anomaly.impact_pct:+.0f}%)" if anomaly.impact_pct is not None else ""
-    headline = {"step_change": "COST STEP CHANGE", "new_spend": "NEW COST"}.get(
-        anomaly.kind, "COST ANOMALY"
-    )
+    headline = {
+        "step_change": "COST STEP CHANGE",
+        "new_spend": "NEW COST",
+        "fee_change": "FEE CHANGE",
+        "purchase": "PURCHASE",
+    }.get(anomaly.kind, "COST ANOMALY")
     subject = (
         f"[{headline}] {anomaly.monitor} / {anomaly.key}: "
         f"+{anomaly.total_impact:,.2f} {anomaly.currency}{pct} since {anomaly.start_date}"

@@ -7,7 +7,8 @@ plus :data:`MERGE_MARGIN_DAYS` of flags before the window, so an episode that be
 before the window is seen whole rather than cut in two; a monitor with a holiday calendar reads
 :data:`HOLIDAY_HISTORY_DAYS` more, so a holiday's effect can be learned from earlier ones. Each
 episode is classified as an anomaly, a step change or new spend
-(:mod:`tasks.cost.anomaly.shifts`).
+(:mod:`tasks.cost.anomaly.shifts`). Purchases are judged apart: recurring fees month to month,
+one-time purchases once (:mod:`tasks.cost.anomaly.charges`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from tasks.cost.anomaly.calendar import day_labels, holiday_dates
+from tasks.cost.anomaly.charges import charge_records
 from tasks.cost.anomaly.episodes import Episodes, find_episodes
 from tasks.cost.anomaly.monitors import Holidays, Monitor, Thresholds
 from tasks.cost.anomaly.root_causes import rank_root_causes, to_money
@@ -153,6 +155,7 @@ def detect_anomalies(
         days[monitor.name] = series.days
         starts[monitor.name] = series.start
         records.extend(_records(series, report_from, flag_from))
+        records.extend(charge_records(engine, monitor, report_from, through))
     return Detection(records, counts, days, starts)
 
 

@@ -37,7 +37,15 @@ def _causes_text(anomaly: CostAnomaly, limit: int = 3) -> str:
     )
 
 
-KIND_LABELS = {"anomaly": "", "step_change": "step change, ", "new_spend": "new spend, "}
+KIND_LABELS = {
+    "anomaly": "",
+    "step_change": "step change, ",
+    "new_spend": "new spend, ",
+    "fee_change": "recurring fee, ",
+    "purchase": "one-time purchase, ",
+}
+# What a record without a percentage is: nothing to compare with.
+_NO_BASELINE = {"fee_change": "new fee", "purchase": "purchase"}
 
 
 def _kind(anomaly: CostAnomaly) -> str:
@@ -46,7 +54,8 @@ def _kind(anomaly: CostAnomaly) -> str:
 
 def describe(anomaly: CostAnomaly) -> str:
     """One line: monitor, key, kind, period, impact against expectation, top root causes."""
-    pct = f" ({anomaly.impact_pct:+.0f}%)" if anomaly.impact_pct is not None else " (new spend)"
+    fresh = _NO_BASELINE.get(anomaly.kind or "", "new spend")
+    pct = f" ({anomaly.impact_pct:+.0f}%)" if anomaly.impact_pct is not None else f" ({fresh})"
     text = (
         f"#{anomaly.id} {anomaly.monitor} / {anomaly.key}, {_kind(anomaly)}{_period(anomaly)}: "
         f"{_signed(anomaly.total_impact, anomaly.currency)}{pct}, actual "
@@ -63,7 +72,8 @@ def render_listing(anomalies: Sequence[CostAnomaly]) -> str:
         return "No cost anomalies."
     blocks = []
     for a in anomalies:
-        pct = f"{a.impact_pct:+.1f}%" if a.impact_pct is not None else "new spend"
+        fresh = _NO_BASELINE.get(a.kind or "", "new spend")
+        pct = f"{a.impact_pct:+.1f}%" if a.impact_pct is not None else fresh
         status = []
         if a.feedback:
             status.append(f"feedback {a.feedback}")

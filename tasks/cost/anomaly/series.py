@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -38,6 +39,7 @@ __all__ = [
     "Breakdown",
     "MonitorSeries",
     "load_breakdown",
+    "load_charges",
     "load_monitor_series",
 ]
 
@@ -82,7 +84,9 @@ def _metric(monitor: Monitor, model: type[CostLine] | type[CostTagTotal]) -> Any
     return cast(func.sum(column), Float).label("cost")
 
 
-def _filtered(stmt: Any, monitor: Monitor, model: Any, first: date, last: date) -> Any:
+def _filtered(
+    stmt: Any, monitor: Monitor, model: Any, first: date, last: date, *, usage: bool = True
+) -> Any:
     lo = pd.Timestamp(first, tz="UTC").to_pydatetime()
     hi = pd.Timestamp(last + timedelta(days=1), tz="UTC").to_pydatetime()
     stmt = stmt.where(model.charge_period_start < hi, model.charge_period_end > lo)
@@ -90,7 +94,7 @@ def _filtered(stmt: Any, monitor: Monitor, model: Any, first: date, last: date) 
         stmt = stmt.where(model.provider_name.in_(monitor.filter.provider))
     if monitor.filter.billing_account:
         stmt = stmt.where(model.billing_account_id.in_(monitor.filter.billing_account))
-    if model is CostLine and monitor.filter.charge_category:
+    if model is CostLine and usage and monitor.filter.charge_category:
         stmt = stmt.where(CostLine.charge_category.in_(monitor.filter.charge_category))
     return stmt
 
@@ -131,11 +135,19 @@ def _tag_value(tags: Any, key: str) -> str:
     return UNTAGGED if value in (None, "") else str(value)
 
 
-def _line_frame(engine: Engine, monitor: Monitor, first: date, last: date) -> pd.DataFrame:
+def _line_frame(
+    engine: Engine,
+    monitor: Monitor,
+    first: date,
+    last: date,
+    extra: Sequence[Any] = (),
+    purchases: bool = False,
+) -> pd.DataFrame:
     columns: list[Any] = [
         CostLine.charge_period_start,
         CostLine.charge_period_end,
         CostLine.billing_currency.label("currency"),
+        *extra,
     ]
     if monitor.dimension == "service":
         columns.append(CostLine.service_name.label("value"))
@@ -147,10 +159,13 @@ def _line_frame(engine: Engine, monitor: Monitor, first: date, last: date) -> pd
             CostLine.billing_account_id,
             cast(CostLine.tags, Text).label("tags"),
         ]
-    stmt = _filtered(select(*columns, _metric(monitor, CostLine)), monitor, CostLine, first, last)
+    stmt = select(*columns, _metric(monitor, CostLine))
+    stmt = _filtered(stmt, monitor, CostLine, first, last, usage=not purchases)
+    if purchases:
+        stmt = stmt.where(CostLine.charge_category == "Purchase")
     frame = _read(engine, stmt.group_by(*columns).order_by(*columns))
     if monitor.dimension == "tag" and not frame.empty:
-        covered = _tag_total_scopes(engine, monitor, first, last)
+        covered = set() if purchases else _tag_total_scopes(engine, monitor, first, last)
         scope = list(zip(frame["source"], frame["billing_account_id"], strict=True))
         frame = frame.loc[[s not in covered for s in scope]]
         assert monitor.tag is not None
@@ -223,6 +238,43 @@ def load_monitor_series(engine: Engine, monitor: Monitor, first: date, last: dat
         for v, c in zip(values_of, currencies, strict=True)
     )
     return MonitorSeries(monitor, keys, values_of, currencies, start.date(), values)
+
+
+def load_charges(engine: Engine, monitor: Monitor, first: date, last: date) -> pd.DataFrame:
+    """The monitor's ``Purchase`` lines from ``first`` to ``last``, one row per line group.
+
+    Columns: ``key`` (the series key), ``value``, ``currency``, ``service``, ``frequency``,
+    ``day`` (the day the charge period starts) and ``cost``. Purchases are never spread over
+    their charge period: a fee belongs to the month it is charged for, a purchase to its day.
+
+    Raises:
+        ServiceUnavailableError: the store cannot be reached.
+    """
+    extra = [
+        CostLine.service_name.label("service"),
+        CostLine.charge_frequency.label("frequency"),
+    ]
+    frame = _line_frame(engine, monitor, first, last, extra, purchases=True)
+    if frame.empty:
+        return frame
+    if monitor.dimension == "total":
+        value = pd.Series(None, index=frame.index, dtype=object)
+        key = pd.Series(TOTAL_KEY, index=frame.index)
+    else:
+        value = frame["value"].fillna(NO_VALUE).astype(str)
+        key = value
+    starts = pd.to_datetime(frame["charge_period_start"], utc=True).dt.tz_localize(None)
+    return pd.DataFrame(
+        {
+            "key": key,
+            "value": value,
+            "currency": frame["currency"],
+            "service": frame["service"].fillna(""),
+            "frequency": frame["frequency"].fillna(""),
+            "day": starts.dt.floor("D"),
+            "cost": frame["cost"].astype(float),
+        }
+    )
 
 
 def load_breakdown(

@@ -1,8 +1,12 @@
 """AWS Cost Explorer (``ce:GetCostAndUsage``) as a FOCUS cost source.
 
-Two queries per period, both ``DAILY`` with ``UnblendedCost``, ``AmortizedCost`` and
-``NetUnblendedCost``: one grouped by ``SERVICE`` and ``LINKED_ACCOUNT`` (the cost lines), one by a
-cost-allocation tag (default ``team``; the tag totals, kept apart so nothing is counted twice).
+Three queries per period, all ``DAILY`` with ``UnblendedCost``, ``AmortizedCost`` and
+``NetUnblendedCost``: usage grouped by ``SERVICE`` and ``LINKED_ACCOUNT`` (every record type
+except the charges below), usage by a cost-allocation tag (default ``team``; the tag totals,
+kept apart so nothing is counted twice), and the charges that are not usage (fees,
+purchases, credits, refunds: :data:`CHARGE_RECORD_TYPES`) grouped by ``RECORD_TYPE`` and
+``SERVICE``, each mapped to its FOCUS charge category, class and frequency, so that a monthly
+fee is a recurring purchase and never a one-day jump in usage.
 Every ``NextPageToken`` is followed. ``ThrottlingException`` / ``LimitExceededException`` are
 retried with exponential backoff and jitter, then raised as :class:`~tasks.errors.ThrottledError`
 naming the request (never the credentials). botocore's own retries are turned off for this
@@ -25,9 +29,12 @@ SubAccountId / Name         the ``LINKED_ACCOUNT`` key / its ``DimensionValueAtt
 ServiceName / Category      the ``SERVICE`` key / a category from :data:`SERVICE_CATEGORIES`
 ChargePeriodStart / End     ``TimePeriod.Start`` / ``End`` (00:00 UTC; end exclusive)
 BillingPeriodStart / End    the calendar month of the charge day
-ChargeCategory              ``Tax`` for the ``Tax`` service, ``Usage`` otherwise (grouped amounts
-                            are net of credits and refunds)
-ChargeFrequency             ``Usage-Based``
+ChargeCategory / Class /    usage lines: ``Tax`` for the ``Tax`` service, ``Usage`` otherwise,
+ChargeFrequency             ``Usage-Based``; charge lines by record type
+                            (:data:`CHARGE_RECORD_TYPES`): fees ``Purchase`` / ``Recurring``,
+                            upfront payments ``Purchase`` / ``One-Time``, credits ``Credit`` /
+                            ``Usage-Based``, refunds ``Credit`` / ``Correction`` / ``One-Time``
+SubAccountId (charges)      null: charge lines are grouped by record type and service
 ProviderName / Publisher /  ``AWS`` / ``Amazon Web Services`` / ``Amazon Web Services``
 InvoiceIssuerName
 PricingQuantity / Unit      null (usage quantities of different services do not add up)
@@ -58,6 +65,7 @@ from tasks.errors import (
 )
 
 __all__ = [
+    "CHARGE_RECORD_TYPES",
     "METRICS",
     "SERVICE_CATEGORIES",
     "THROTTLING_CODES",
@@ -68,6 +76,20 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 METRICS = ("UnblendedCost", "AmortizedCost", "NetUnblendedCost")
+# Cost Explorer record types that are not usage: (ChargeCategory, ChargeClass, ChargeFrequency).
+# Every other record type (Usage, DiscountedUsage, SavingsPlanCoveredUsage, SavingsPlanNegation,
+# Tax, and any type AWS adds later) stays in the usage lines: nothing is dropped.
+CHARGE_RECORD_TYPES: dict[str, tuple[str, str | None, str]] = {
+    "RIFee": ("Purchase", None, "Recurring"),
+    "SavingsPlanRecurringFee": ("Purchase", None, "Recurring"),
+    "Support": ("Purchase", None, "Recurring"),
+    "Recurring reservation fee": ("Purchase", None, "Recurring"),
+    "Upfront": ("Purchase", None, "One-Time"),
+    "SavingsPlanUpfrontFee": ("Purchase", None, "One-Time"),
+    "Fee": ("Purchase", None, "One-Time"),
+    "Credit": ("Credit", None, "Usage-Based"),
+    "Refund": ("Credit", "Correction", "One-Time"),
+}
 THROTTLING_CODES = frozenset({"ThrottlingException", "LimitExceededException", "Throttling"})
 _DENIED = frozenset(
     {"AccessDeniedException", "UnrecognizedClientException", "InvalidClientTokenId"}
@@ -159,14 +181,27 @@ class CostExplorerSource(CostSource):
             {"Type": "DIMENSION", "Key": "SERVICE"},
             {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"},
         ]
-        results, names = self._query(client, period, groups, "SERVICE,LINKED_ACCOUNT")
+        charges = {"Dimensions": {"Key": "RECORD_TYPE", "Values": list(CHARGE_RECORD_TYPES)}}
+        results, names = self._query(
+            client, period, groups, "SERVICE,LINKED_ACCOUNT", {"Not": charges}
+        )
         raw, estimated = self._lines(results, names, payer, origin)
-        lines = normalise(raw, origin, estimated=pa.array(estimated, pa.bool_()))
         tags = None
         if self.tag_key:
             tag_groups = [{"Type": "TAG", "Key": self.tag_key}]
-            tag_results, _ = self._query(client, period, tag_groups, f"TAG {self.tag_key}")
+            tag_results, _ = self._query(
+                client, period, tag_groups, f"TAG {self.tag_key}", {"Not": charges}
+            )
             tags = self._tag_totals(tag_results, payer, f"{origin} by tag {self.tag_key}")
+        by_type = [
+            {"Type": "DIMENSION", "Key": "RECORD_TYPE"},
+            {"Type": "DIMENSION", "Key": "SERVICE"},
+        ]
+        charge_results, _ = self._query(client, period, by_type, "RECORD_TYPE,SERVICE", charges)
+        charge_raw, charge_estimated = self._lines(charge_results, {}, payer, origin, charge=True)
+        raw = pa.concat_tables([raw, charge_raw])
+        flags = pa.array(estimated + charge_estimated, pa.bool_())
+        lines = normalise(raw, origin, estimated=flags)
         yield CostChunk(origin=origin, lines=lines, tag_totals=tags)
 
     def _caller_account(self) -> str:
@@ -180,6 +215,7 @@ class CostExplorerSource(CostSource):
         period: dict[str, str],
         group_by: list[dict[str, str]],
         label: str,
+        filter_: dict[str, Any] | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, str]]:
         """Every page of one grouped query: its ResultsByTime and the dimension value names."""
         request: dict[str, Any] = {
@@ -188,6 +224,8 @@ class CostExplorerSource(CostSource):
             "Metrics": list(METRICS),
             "GroupBy": group_by,
         }
+        if filter_ is not None:
+            request["Filter"] = filter_
         results: list[dict[str, Any]] = []
         names: dict[str, str] = {}
         seen: set[str] = set()
@@ -252,8 +290,15 @@ class CostExplorerSource(CostSource):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _lines(
-        self, results: list[dict[str, Any]], names: dict[str, str], payer: str, origin: str
+        self,
+        results: list[dict[str, Any]],
+        names: dict[str, str],
+        payer: str,
+        origin: str,
+        charge: bool = False,
     ) -> tuple[pa.Table, list[bool]]:
+        """FOCUS lines of one query: usage (``SERVICE``, ``LINKED_ACCOUNT`` keys) or, with
+        ``charge``, charges (``RECORD_TYPE``, ``SERVICE`` keys) classified by record type."""
         rows: list[dict[str, Any]] = []
         estimated: list[bool] = []
         for result in results:
@@ -263,7 +308,18 @@ class CostExplorerSource(CostSource):
                 start.year + start.month // 12, start.month % 12 + 1, 1, tzinfo=UTC
             )
             for group in result.get("Groups", []):
-                service, account = [*group.get("Keys", []), "", ""][:2]
+                first, second = [*group.get("Keys", []), "", ""][:2]
+                if charge:
+                    record_type, service, account = first, second, ""
+                    category, charge_class, frequency = CHARGE_RECORD_TYPES.get(
+                        record_type, ("Usage", None, "Usage-Based")
+                    )
+                    description = f"{service} {record_type} (Cost Explorer)"
+                else:
+                    service, account = first, second
+                    category = "Tax" if service == "Tax" else "Usage"
+                    charge_class, frequency = None, "Usage-Based"
+                    description = f"{service} daily cost (Cost Explorer)"
                 metrics = group.get("Metrics", {})
                 billed = metrics.get("UnblendedCost", {})
                 rows.append(
@@ -283,10 +339,10 @@ class CostExplorerSource(CostSource):
                         "ChargePeriodEnd": end.isoformat(),
                         "BillingPeriodStart": month_start.isoformat(),
                         "BillingPeriodEnd": month_end.isoformat(),
-                        "ChargeCategory": "Tax" if service == "Tax" else "Usage",
-                        "ChargeClass": None,
-                        "ChargeFrequency": "Usage-Based",
-                        "ChargeDescription": f"{service} daily cost (Cost Explorer)",
+                        "ChargeCategory": category,
+                        "ChargeClass": charge_class,
+                        "ChargeFrequency": frequency,
+                        "ChargeDescription": description,
                         "ProviderName": "AWS",
                         "PublisherName": "Amazon Web Services",
                         "InvoiceIssuerName": "Amazon Web Services",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -10,7 +10,17 @@ from sqlalchemy import select
 from tasks.cost.anomaly.detect import detect_anomalies, score_and_save
 from tasks.store import CostAnomaly, session_scope
 
-from .helpers import EC2_US, RDS_EU, START, THROUGH, insert_lines, monitor, scenario
+from .helpers import (
+    EC2_US,
+    RDS_EU,
+    S3_US,
+    START,
+    THROUGH,
+    cost_line,
+    insert_lines,
+    monitor,
+    scenario,
+)
 
 NOW = datetime(2026, 10, 14, 6, 0, tzinfo=UTC)
 MONITORS = [
@@ -102,3 +112,56 @@ def test_a_lasting_rise_is_stored_once_as_a_step_change(store_engine):
     (row,) = stored(store_engine)
     assert row["kind"] == "step_change" and row["start_date"] == START + timedelta(days=70)
     assert row["end_date"] < START + timedelta(days=80)  # then the new level is the baseline
+
+
+def _charge(day, cost, labels, frequency, span_days=1):
+    return cost_line(
+        day,
+        cost,
+        labels,
+        category="Purchase",
+        charge_frequency=frequency,
+        span_days=span_days,
+        tags={"team": "web"},
+    )
+
+
+def test_fees_are_compared_month_to_month_and_purchases_announced_once(store_engine):
+    support = ("AWS Support (Business)", None, "111111111111", None)
+    reserved = ("Amazon Elastic Compute Cloud", None, "111111111111", None)
+    months = [date(2026, 8, 1), date(2026, 9, 1), date(2026, 10, 1)]
+    charges = [_charge(m, 500.0, support, "Recurring", span_days=30) for m in months]
+    charges += [
+        _charge(m, c, reserved, "Recurring")
+        for m, c in zip(months, (1000, 1000, 1400), strict=True)
+    ]
+    charges += [
+        _charge(date(2026, 10, 1), 300.0, RDS_EU, "Recurring"),  # a new fee
+        _charge(date(2026, 10, 9), 5000.0, EC2_US, "One-Time"),  # an upfront payment
+        _charge(date(2026, 10, 10), 500.0, EC2_US, "One-Time"),  # the next day: the same purchase
+        _charge(date(2026, 10, 12), 5.0, S3_US, "One-Time"),  # below the floor
+    ]
+    insert_lines(store_engine, [*scenario(), *charges])
+    services = monitor("services", "service")
+
+    _, saved = score_and_save(store_engine, [services], THROUGH, NOW)
+
+    found = {(r["key"], r["kind"]): r for r in stored(store_engine)}
+    assert set(found) == {
+        ("Amazon Elastic Compute Cloud [fee]", "fee_change"),
+        ("Amazon Relational Database Service [fee]", "fee_change"),
+        ("Amazon Elastic Compute Cloud [purchase]", "purchase"),
+    }  # the unchanged support fee and the usage series (fees kept out of it) are quiet
+    rise = found[("Amazon Elastic Compute Cloud [fee]", "fee_change")]
+    assert rise["start_date"] == date(2026, 10, 1)
+    assert (float(rise["expected_total"]), float(rise["actual_total"])) == (1000.0, 1400.0)
+    assert rise["impact_pct"] == pytest.approx(40.0)
+    new_fee = found[("Amazon Relational Database Service [fee]", "fee_change")]
+    assert new_fee["impact_pct"] is None and float(new_fee["total_impact"]) == 300.0
+    purchase = found[("Amazon Elastic Compute Cloud [purchase]", "purchase")]
+    assert (purchase["start_date"], purchase["end_date"]) == (date(2026, 10, 9), date(2026, 10, 10))
+    assert float(purchase["total_impact"]) == 5500
+    assert len(saved.created) == 3
+
+    _, again = score_and_save(store_engine, [services], THROUGH, NOW + timedelta(hours=1))
+    assert again.created == [] and len(again.unchanged) == 3  # a rerun announces nothing new
