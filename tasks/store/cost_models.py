@@ -240,9 +240,12 @@ class CostAnomaly(Base):
     impact_pct: Mapped[float | None] = mapped_column(Float)
     score: Mapped[float] = mapped_column(Float)
     # anomaly | step_change (a new level that lasts) | new_spend (a series that appears)
+    # | fee_change (a recurring fee that rose or is new) | purchase (a one-time purchase)
     kind: Mapped[str] = mapped_column(String(16), default="anomaly", server_default="anomaly")
     currency: Mapped[str] = mapped_column(String(3))
     root_causes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # why it was flagged (tasks.cost.anomaly.explain); null for fees and purchases
+    explanation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     detected_at: Mapped[datetime]
     last_alerted_at: Mapped[datetime | None]
     alert_kind: Mapped[str | None] = mapped_column(String(16))

@@ -7,7 +7,8 @@ A monitor scores usage (its ``charge_category`` filter, ``Usage`` by default). T
   fee, one per series key and service, is summed per calendar month (the month its charge
   period starts in) and compared with the same fee in the month before. It is reported as a
   :data:`FEE_CHANGE` only when it rose by at least the monitor's floors (``min_pct`` and
-  ``min_impact``), or when it is new (nothing the month before) and at least ``min_impact``.
+  ``min_impact``), or when it is new (nothing the month before, a month the store holds cost
+  for) and at least ``min_impact``.
   An unchanged fee is never reported, however large; a fee that falls or stops is not an alert.
 * **One-Time** (upfront payments, one-off fees): the purchases per series key and service on
   one day (or on consecutive days) of at least ``min_impact`` in all are one :data:`PURCHASE`,
@@ -46,9 +47,13 @@ def charges_from(report_from: date) -> date:
 
 
 def charge_records(
-    engine: Engine, monitor: Monitor, report_from: date, through: date
+    engine: Engine, monitor: Monitor, report_from: date, through: date, known_from: date
 ) -> list[AnomalyRecord]:
     """Fee changes and purchases of ``monitor`` whose month or day touches the report window.
+
+    ``known_from`` is the first day the store holds cost for the monitor: a fee is "new" only
+    when its previous month lies wholly after it (the first months of a fresh store are not
+    news).
 
     Raises:
         ServiceUnavailableError: the store cannot be reached.
@@ -67,7 +72,7 @@ def charge_records(
     recurring = frame[frame["frequency"] == "Recurring"]
     one_time = frame[frame["frequency"] == "One-Time"]
     return [
-        *_fee_changes(monitor, recurring, report_from),
+        *_fee_changes(monitor, recurring, report_from, known_from),
         *_purchases(monitor, one_time, report_from),
     ]
 
@@ -79,7 +84,7 @@ def _key(monitor: Monitor, key: str, service: str, label: str) -> str:
 
 
 def _fee_changes(
-    monitor: Monitor, frame: pd.DataFrame, report_from: date
+    monitor: Monitor, frame: pd.DataFrame, report_from: date, known_from: date
 ) -> Iterable[AnomalyRecord]:
     if frame.empty:
         return
@@ -92,6 +97,8 @@ def _fee_changes(
             start = month.start_time.date()
             if month.end_time.date() < report_from:
                 continue
+            if month - 1 not in by_month.index and (month - 1).start_time.date() < known_from:
+                continue  # no earlier month on record: nothing to compare with
             previous = float(by_month.get(month - 1, 0.0))
             rise = float(cost) - previous
             pct = 100 * rise / previous if previous > 0 else None

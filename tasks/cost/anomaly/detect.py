@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from tasks.cost.anomaly.calendar import day_labels, holiday_dates
 from tasks.cost.anomaly.charges import charge_records
 from tasks.cost.anomaly.episodes import Episodes, find_episodes
+from tasks.cost.anomaly.explain import explain_episode
 from tasks.cost.anomaly.monitors import Holidays, Monitor, Thresholds
 from tasks.cost.anomaly.root_causes import rank_root_causes, to_money
 from tasks.cost.anomaly.scoring import FULL_HISTORY_DAYS, MIN_HISTORY_DAYS, Scores, score_matrix
@@ -65,6 +66,7 @@ class Scored:
     scores: Scores
     episodes: Episodes
     kinds: np.ndarray
+    labels: np.ndarray
 
 
 def score_series(
@@ -81,17 +83,18 @@ def score_series(
     """
     days = values.shape[1]
     last = start + timedelta(days=max(days - 1, 0))
+    labels = day_labels(start, days, holiday_dates(holidays, start, last))
     scores = score_matrix(
         values,
         score_threshold=thresholds.score,
         min_pct=thresholds.min_pct,
         min_impact=float(thresholds.min_impact),
         scored_from=scored_from,
-        labels=day_labels(start, days, holiday_dates(holidays, start, last)),
+        labels=labels,
     )
     episodes = find_episodes(scores)
     floors = {"min_pct": thresholds.min_pct, "min_impact": float(thresholds.min_impact)}
-    return Scored(scores, episodes, classify_episodes(values, episodes, **floors))
+    return Scored(scores, episodes, classify_episodes(values, episodes, **floors), labels)
 
 
 def _records(series: MonitorSeries, report_from: date, flag_from: date) -> Iterable[AnomalyRecord]:
@@ -124,6 +127,9 @@ def _records(series: MonitorSeries, report_from: date, flag_from: date) -> Itera
             score=round(float(episodes.max_score[i]), 6),
             kind=str(kinds[i]),
             truncated=start == first_flag,
+            explanation=explain_episode(
+                scored.scores, scored.labels, row, start, end, series.start, monitor
+            ),
         )
 
 
@@ -155,7 +161,7 @@ def detect_anomalies(
         days[monitor.name] = series.days
         starts[monitor.name] = series.start
         records.extend(_records(series, report_from, flag_from))
-        records.extend(charge_records(engine, monitor, report_from, through))
+        records.extend(charge_records(engine, monitor, report_from, through, series.start))
     return Detection(records, counts, days, starts)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from tasks.cost.anomaly.explain import explanation_text
 from tasks.cost.anomaly.root_causes import RootCause
 from tasks.store import CostAnomaly
 
@@ -63,7 +64,17 @@ def describe(anomaly: CostAnomaly) -> str:
         f"{_money(anomaly.expected_total, anomaly.currency)}"
     )
     causes = _causes_text(anomaly)
-    return f"{text}; root causes: {causes}" if causes else text
+    text = f"{text}; root causes: {causes}" if causes else text
+    why = _why(anomaly)
+    return f"{text}; why: {why}" if why else text
+
+
+def _why(anomaly: CostAnomaly) -> str:
+    if anomaly.kind == "fee_change":
+        return "a recurring fee, compared with the same fee the month before"
+    if anomaly.kind == "purchase":
+        return "a one-time purchase above the monitor's floor"
+    return explanation_text(anomaly.explanation or {}, anomaly.currency)
 
 
 def render_listing(anomalies: Sequence[CostAnomaly]) -> str:
@@ -95,6 +106,9 @@ def render_listing(anomalies: Sequence[CostAnomaly]) -> str:
             )
         else:
             lines.append("    root causes: none (no line-level cost behind this series)")
+        why = _why(a)
+        if why:
+            lines.append(f"    why: {why}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 

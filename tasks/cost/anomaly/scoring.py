@@ -56,10 +56,13 @@ from numpy.lib.stride_tricks import sliding_window_view
 from tasks.cost.anomaly.calendar import NONE
 
 __all__ = [
+    "FIRST_EXPECTED_DAY",
     "FULL_HISTORY_DAYS",
     "MAD_SCALE",
     "MIN_HISTORY_DAYS",
+    "SPREAD_DAYS",
     "Scores",
+    "Terms",
     "expected_matrix",
     "score_matrix",
 ]
@@ -82,6 +85,19 @@ ArrayLike = float | np.ndarray
 
 
 @dataclass(frozen=True)
+class Terms:
+    """The parts of each day's expectation: ``weekday`` index x ``level`` x ``calendar``.
+
+    ``weekday`` and ``level`` are NaN where the sparse-series fallback (the median of the last
+    four same weekdays) gave the expectation instead; ``calendar`` is 1 on ordinary days.
+    """
+
+    weekday: np.ndarray
+    level: np.ndarray
+    calendar: np.ndarray
+
+
+@dataclass(frozen=True)
 class Scores:
     """Per-series, per-day figures; every array has the shape of the input matrix.
 
@@ -94,6 +110,7 @@ class Scores:
     sigma: np.ndarray
     score: np.ndarray
     anomalous: np.ndarray
+    terms: Terms | None = None
 
     @property
     def impact(self) -> np.ndarray:
@@ -199,22 +216,27 @@ def _calendar_effects(
     return factor, spread
 
 
-def _expected(x: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """The expectation of every day and its spread multiplier (see :func:`_calendar_effects`)."""
+def _expected(x: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, Terms]:
+    """Every day's expectation, its spread multiplier (see :func:`_calendar_effects`) and its
+    terms."""
     with np.errstate(invalid="ignore"):
         index = _same_weekday_median(_ratio(x, _trailing_median(x, WEEK), both_zero=1.0))
         level = _shift(_trailing_median(_ratio(x, index, both_zero=0.0), WEEK), 1)
-        expected = _shift(index, WEEK) * level
+        weekday = _shift(index, WEEK)
+        expected = weekday * level
         fallback = _shift(_same_weekday_median(x), WEEK)
-    expected = np.where(np.isfinite(expected), expected, fallback)
+    modelled = np.isfinite(expected)
+    expected = np.where(modelled, expected, fallback)
     expected[:, : min(FIRST_EXPECTED_DAY, x.shape[1])] = np.nan
     spread = np.ones(x.shape)
+    factor = np.ones(x.shape)
     if labels is not None:
         if labels.shape != (x.shape[1],):
             raise ValueError(f"expected {x.shape[1]} day labels, got shape {labels.shape}")
         factor, spread = _calendar_effects(x, expected, labels)
         expected = expected * factor
-    return expected, spread
+    terms = Terms(np.where(modelled, weekday, np.nan), np.where(modelled, level, np.nan), factor)
+    return expected, spread, terms
 
 
 def expected_matrix(values: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
@@ -258,10 +280,10 @@ def _flag(
     labels: np.ndarray | None,
     thresholds: tuple[np.ndarray, np.ndarray, np.ndarray],
     scored_from: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Expectation, spread, score and flags of every day."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Terms]:
+    """Expectation, spread, score, flags and expectation terms of every day."""
     score_threshold, min_pct, min_impact = thresholds
-    expected, spread = _expected(x, labels)
+    expected, spread, terms = _expected(x, labels)
     errors = x - expected
     sigma = _trailing_mad(errors, FIRST_EXPECTED_DAY, scored_from)
     floor = np.maximum(SIGMA_FLOOR_PCT * np.abs(expected), SIGMA_FLOOR_ABS)
@@ -275,7 +297,7 @@ def _flag(
             & (errors > min_impact)
         )
     anomalous[np.isnan(spread)] = False
-    return expected, sigma_eff, score, anomalous
+    return expected, sigma_eff, score, anomalous, terms
 
 
 def score_matrix(
@@ -306,6 +328,6 @@ def score_matrix(
     if not np.isfinite(x).all():
         raise ValueError("cost matrix holds NaN or infinite values; fill missing days with 0")
     thresholds = (_column(score_threshold), _column(min_pct), _column(min_impact))
-    expected, sigma_eff, score, anomalous = _flag(x, labels, thresholds, max(scored_from, 0))
+    expected, sigma_eff, score, anomalous, terms = _flag(x, labels, thresholds, max(scored_from, 0))
     anomalous[:, : max(scored_from, 0)] = False
-    return Scores(actual=x, expected=expected, sigma=sigma_eff, score=score, anomalous=anomalous)
+    return Scores(x, expected, sigma_eff, score, anomalous, terms)

@@ -71,6 +71,8 @@ class AnomalyRecord:
     score: float
     kind: str = "anomaly"  # see tasks.cost.anomaly.shifts
     root_causes: list[dict[str, Any]] | None = field(default=None, compare=False)
+    # why it was flagged (tasks.cost.anomaly.explain); None for fees and purchases
+    explanation: dict[str, Any] | None = field(default=None, compare=False)
     # the episode may have begun before the first day that was scored
     truncated: bool = field(default=False, compare=False)
 
@@ -109,6 +111,7 @@ def _apply(row: CostAnomaly, record: AnomalyRecord) -> None:
     row.start_date = record.start_date
     for name in _FIGURES:
         setattr(row, name, getattr(record, name))
+    row.explanation = record.explanation
 
 
 def _save_once(

@@ -165,3 +165,20 @@ def test_fees_are_compared_month_to_month_and_purchases_announced_once(store_eng
 
     _, again = score_and_save(store_engine, [services], THROUGH, NOW + timedelta(hours=1))
     assert again.created == [] and len(again.unchanged) == 3  # a rerun announces nothing new
+
+
+def test_a_fee_in_the_first_month_on_record_is_not_news(store_engine):
+    from tasks.cost.anomaly.charges import charge_records
+
+    services = monitor("services", "service")
+    insert_lines(store_engine, [_charge(date(2026, 10, 1), 300.0, RDS_EU, "Recurring")])
+
+    fresh = charge_records(
+        store_engine, services, date(2026, 10, 1), date(2026, 10, 13), date(2026, 9, 20)
+    )
+    known = charge_records(
+        store_engine, services, date(2026, 10, 1), date(2026, 10, 13), date(2026, 7, 6)
+    )
+
+    assert fresh == []  # the store began on 20 September: September's fees are unknown
+    assert [(r.kind, float(r.total_impact)) for r in known] == [("fee_change", 300.0)]
