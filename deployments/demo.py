@@ -135,7 +135,11 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
         echo("")
         cost = run_cost_demo(echo, engine)
         run_anomaly_demo(
-            echo, engine, notify_via=f"custom-webhook/{DEMO_BLOCK}", spike=cost["spike"]
+            echo,
+            engine,
+            notify_via=f"custom-webhook/{DEMO_BLOCK}",
+            spike=cost["spike"],
+            normal=cost["normal"],
         )
         echo("")
         run_chargeback_demo(echo, engine, home=demo_home)

@@ -10,7 +10,7 @@ directly so the demo does not need another flow run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,12 +43,14 @@ def run_anomaly_demo(
     now: datetime | None = None,
     notifier: Notifier | None = None,
     spike: Mapping[str, Any] | None = None,
+    normal: Mapping[str, date] | None = None,
 ) -> dict[str, Any]:
     """Score, store, alert and print.
 
     Returns:
         ``{"anomalies": ids in the window, "notices": delivered notices, "spike_found": bool
-        or None}`` (``spike_found`` is None when no ``spike`` was given).
+        or None, "alerted_normal": the kinds of normal billing an anomaly touched}``
+        (``spike_found`` is None when no ``spike`` was given).
 
     Args:
         echo: where to print (``click.echo`` in the demo).
@@ -60,6 +62,8 @@ def run_anomaly_demo(
         notifier: delivers the notices (default: Prefect blocks loaded by name).
         spike: what the ingestion demo injected (``run_cost_demo(...)["spike"]``: ``day``,
             ``service``); the demo then says whether the services monitor caught it.
+        normal: days of normal billing (``run_cost_demo(...)["normal"]``: a fee day, a month
+            end, a holiday); the demo says whether any anomaly touched them (none should).
     """
     from tasks.cost.anomaly.alerting import alert_anomalies
     from tasks.cost.anomaly.detect import score_and_save
@@ -73,7 +77,8 @@ def run_anomaly_demo(
     through = last_cost_day(engine)
     if through is None:
         echo("Cost anomalies: no cost in the store, nothing to score.")
-        return {"anomalies": [], "notices": 0, "spike_found": None if spike is None else False}
+        found_none = None if spike is None else False
+        return {"anomalies": [], "notices": 0, "spike_found": found_none, "alerted_normal": []}
     detection, saved = score_and_save(engine, monitors, through, now)
     series = sum(detection.series.values())
     echo(
@@ -97,6 +102,7 @@ def run_anomaly_demo(
         found = bool(hits)
         where = f"found as #{hits[0].id}" if hits else "NOT found"
         echo(f"Injected spike ({service}, {day}): {where}")
+    quiet = _normal_billing(echo, anomalies, normal or {})
     delivered = 0
     if notify_via:
         since = through - timedelta(days=6)
@@ -107,4 +113,25 @@ def run_anomaly_demo(
             state = "delivered" if o.delivered else f"NOT delivered: {o.error}"
             echo(f"  {o.kind} notice for {len(o.anomaly_ids)} anomalies to {o.target}: {state}")
         delivered = sum(o.delivered for o in outcomes)
-    return {"anomalies": ids, "notices": delivered, "spike_found": found}
+    return {"anomalies": ids, "notices": delivered, "spike_found": found, "alerted_normal": quiet}
+
+
+_NORMAL = {
+    "fee": "support fee on the 1st",
+    "month_end": "month-end batch jobs",
+    "holiday": "US holiday traffic peak",
+}
+
+
+def _normal_billing(
+    echo: Callable[[str], None], anomalies: Sequence[Any], normal: Mapping[str, date]
+) -> list[str]:
+    """Print whether each day of normal billing was left alone; return the ones that were not."""
+    alerted = []
+    for kind, day in normal.items():
+        hits = [a for a in anomalies if a.start_date <= day <= a.end_date]
+        if hits:
+            alerted.append(kind)
+        state = f"ALERTED as #{hits[0].id}" if hits else "not alerted (expected)"
+        echo(f"Normal billing, {_NORMAL[kind]} ({day}): {state}")
+    return alerted

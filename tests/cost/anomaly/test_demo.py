@@ -19,7 +19,7 @@ NOW = datetime(2026, 10, 14, 9, 0, tzinfo=UTC)
 def test_the_demo_scores_prints_and_alerts():
     engine = get_engine()
     empty = run_anomaly_demo(lambda _: None, engine)  # an empty store is not an error
-    assert empty == {"anomalies": [], "notices": 0, "spike_found": None}
+    assert empty == {"anomalies": [], "notices": 0, "spike_found": None, "alerted_normal": []}
     insert_lines(engine, scenario(spikes={(EC2_US, 98): 2500.0}))
     assert last_cost_day(engine) == THROUGH
     lines: list[str] = []
@@ -44,3 +44,30 @@ def test_the_demo_scores_prints_and_alerts():
     assert "Amazon Elastic Compute Cloud / us-east-1 / 111111111111 / BoxUsage:m5.xlarge" in output
     assert "immediate notice for 1 anomalies to custom-webhook/demo: delivered" in output
     assert any(m["subject"].startswith("[COST ANOMALY] total-spend") for m in sink.received)
+
+
+def test_the_demo_alerts_the_spike_and_not_the_fee_the_month_end_or_the_holiday():
+    from datetime import date
+
+    from infra.sandbox.cost_demo import run_cost_demo
+    from tasks.store import get_engine as engine_for
+
+    engine = engine_for()
+    lines: list[str] = []
+    cost = run_cost_demo(lines.append, engine, today=date(2026, 12, 7))
+
+    result = run_anomaly_demo(
+        lines.append, engine, now=NOW, spike=cost["spike"], normal=cost["normal"]
+    )
+
+    output = "\n".join(lines)
+    assert cost["normal"] == {
+        "fee": date(2026, 12, 1),
+        "month_end": date(2026, 11, 30),
+        "holiday": date(2026, 11, 26),
+    }
+    assert result["spike_found"] is True
+    assert result["alerted_normal"] == []
+    assert "Normal billing, support fee on the 1st (2026-12-01): not alerted (expected)" in output
+    assert "Normal billing, US holiday traffic peak (2026-11-26): not alerted" in output
+    assert "why: expected " in output
