@@ -17,10 +17,13 @@ from tasks.store import CostLine, CostTagTotal, get_engine
 
 def test_the_simulated_history_pages_like_cost_explorer():
     pages = cost_explorer_history(date(2026, 11, 28), days=90, spike_day=date(2026, 11, 25))
-    assert [p.get("NextPageToken") for p in pages] == ["page-2", "page-3", None, None]
+    assert [p.get("NextPageToken") for p in pages] == ["page-2", "page-3", None, None, None]
     days = [d for p in pages[:3] for d in p["ResultsByTime"]]
     assert len(days) == 90 and len(days[0]["Groups"]) == len(SERVICES) * len(ACCOUNTS)
     assert [d["Estimated"] for d in days[-3:]] == [False, True, True]
+    fees = [(d["TimePeriod"]["Start"], d["Groups"]) for d in pages[4]["ResultsByTime"]]
+    assert [day for day, groups in fees if groups] == ["2026-09-01", "2026-10-01", "2026-11-01"]
+    assert fees[2][1][0]["Keys"] == ["Support", "AWS Support (Business)"]
 
 
 def test_the_demo_ingests_the_sample_and_a_history_with_a_visible_spike(tmp_path):
@@ -35,7 +38,8 @@ def test_the_demo_ingests_the_sample_and_a_history_with_a_visible_spike(tmp_path
     }
     assert spike["day"] == date(2026, 11, 25)
     assert result["reports"]["focus-sample"].rows == 1000
-    assert result["reports"]["aws-ce"].rows == 90 * len(SERVICES) * len(ACCOUNTS)
+    fees = 3  # the support fee on 1 September, October and November
+    assert result["reports"]["aws-ce"].rows == 90 * len(SERVICES) * len(ACCOUNTS) + fees
     assert any("SIMULATED" in line for line in printed)
 
     def ec2_ml(day: date) -> Decimal:
