@@ -182,6 +182,38 @@ def slo_gate(
     sys.exit(0 if decision.passed else 1)
 
 
+@slo.command("rules")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the rules to this file (default: standard output).",
+)
+@fail_on_traceo_error
+def slo_rules(path: Path | None, output: Path | None) -> None:
+    """Write Prometheus recording and burn-rate alerting rules for the SLOs in PATH."""
+    from tasks.settings import get_settings
+    from tasks.slo.loader import load_slos
+    from tasks.slo.rules import build_rules, render_rules
+
+    rules = build_rules(load_slos([path or get_settings().slos_path]))
+    for issue in rules.issues:
+        click.echo(f"error: {issue}", err=True)
+    if rules.issues:
+        click.echo(f"{len(rules.issues)} SLO(s) cannot be written as rules; none written", err=True)
+        sys.exit(1)
+    for note in rules.notes:
+        click.echo(f"note: {note}", err=True)
+    text = render_rules(rules)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        click.echo(f"wrote {len(rules.groups)} rule group(s) to {output}", err=True)
+
+
 @main.group()
 def cost() -> None:
     """Cloud cost: ingestion normalised to FOCUS 1.2, anomaly scoring."""
