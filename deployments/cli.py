@@ -182,6 +182,38 @@ def slo_gate(
     sys.exit(0 if decision.passed else 1)
 
 
+@slo.command("rules")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the rules to this file (default: standard output).",
+)
+@fail_on_traceo_error
+def slo_rules(path: Path | None, output: Path | None) -> None:
+    """Write Prometheus recording and burn-rate alerting rules for the SLOs in PATH."""
+    from tasks.settings import get_settings
+    from tasks.slo.loader import load_slos
+    from tasks.slo.rules import build_rules, render_rules
+
+    rules = build_rules(load_slos([path or get_settings().slos_path]))
+    for issue in rules.issues:
+        click.echo(f"error: {issue}", err=True)
+    if rules.issues:
+        click.echo(f"{len(rules.issues)} SLO(s) cannot be written as rules; none written", err=True)
+        sys.exit(1)
+    for note in rules.notes:
+        click.echo(f"note: {note}", err=True)
+    text = render_rules(rules)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        click.echo(f"wrote {len(rules.groups)} rule group(s) to {output}", err=True)
+
+
 @main.group()
 def cost() -> None:
     """Cloud cost: ingestion normalised to FOCUS 1.2, anomaly scoring."""
@@ -400,20 +432,32 @@ def metrics() -> None:
     show_default=True,
     help="Minutes a check's latest result stays exported after it last ran.",
 )
+@click.option(
+    "--slos",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="OpenSLO files or directory to count events for (default: TRACEO_SLOS_PATH).",
+)
 @fail_on_traceo_error
-def metrics_serve(host: str, port: int, checks_path: Path | None, lookback: int) -> None:
-    """Serve /metrics until Ctrl-C: the latest result per check and region, from the store."""
+def metrics_serve(
+    host: str, port: int, checks_path: Path | None, lookback: int, slos: Path | None
+) -> None:
+    """Serve /metrics until Ctrl-C: the latest result per check and region, and SLO counters."""
     from datetime import timedelta
 
     from tasks.probes.metrics import MetricsServer, ServiceNames, StoreCollector, build_registry
     from tasks.settings import get_settings
+    from tasks.slo.exporter import SloCollector
+    from tasks.slo.loader import load_slos
     from tasks.store import get_engine
 
+    settings = get_settings()
     engine = get_engine()  # a store that cannot be reached fails here, with a clear message
-    services = ServiceNames([checks_path or get_settings().checks_path])
-    collector = StoreCollector(engine, services, timedelta(minutes=lookback))
+    services = ServiceNames([checks_path or settings.checks_path])
+    registry = build_registry(StoreCollector(engine, services, timedelta(minutes=lookback)))
+    registry.register(SloCollector(engine, load_slos([slos or settings.slos_path]), services))
     try:
-        server = MetricsServer(build_registry(collector), host, port).start()
+        server = MetricsServer(registry, host, port).start()
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
     click.echo(f"Serving Prometheus metrics on {server.url} (Ctrl-C to stop)", err=True)

@@ -48,6 +48,8 @@ def test_serve_exposes_the_store_until_interrupted(traceo_home: Path, tmp_path: 
         assert (
             'probe_success{check="shop-health",region="us-east-1",service="shop-api"} 1.0' in text
         )
+        # the example SLOs' counters, zero until a slot closes after start-up
+        assert 'traceo_slo_events_total{service="shop-api",slo="shop-api-availability"}' in text
 
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)  # a hang fails here, naming the command
