@@ -182,3 +182,21 @@ def test_a_fee_in_the_first_month_on_record_is_not_news(store_engine):
 
     assert fresh == []  # the store began on 20 September: September's fees are unknown
     assert [(r.kind, float(r.total_impact)) for r in known] == [("fee_change", 300.0)]
+
+
+def test_a_missed_day_and_a_credit_are_not_alerts_and_do_not_move_the_baseline(store_engine):
+    lines = [
+        row
+        for row in scenario(spikes=SPIKE)
+        if row["charge_period_start"].date() != START + timedelta(days=90)  # ingestion missed it
+    ]
+    credit = cost_line(START + timedelta(days=92), -800.0, EC2_US, category="Credit")
+    insert_lines(store_engine, [*lines, credit])
+    services = monitor("services", "service", filter={"charge_category": ["Usage", "Credit"]})
+
+    score_and_save(store_engine, [services], THROUGH, NOW)
+
+    found = [(r["key"], r["start_date"]) for r in stored(store_engine)]
+    # only the spike: the missing day (zero cost) and the credit (negative) are dips, and the
+    # medians behind the expectation do not move for one low day
+    assert found == [("Amazon Elastic Compute Cloud", START + timedelta(days=97))]
