@@ -6,8 +6,10 @@ The model, for the cost ``x[t]`` of one series on day ``t`` (columns are consecu
   weekday), so it is free of the weekly pattern.
 * **Day-of-week seasonality.** Each day's share of its week, ``r[t] = x[t] / W[t]``, and the
   weekday's seasonal index ``S[t] = median(r[t], r[t-7], r[t-14], r[t-21])``: the median over
-  four weeks of the same weekday, so one unusual week in four does not move it. Because it is a
-  ratio to the level of its own week, a level shift does not distort the pattern.
+  four weeks of the same weekday, so one unusual week in four does not move it. Public holidays
+  are left out of it (the median of the other same weekdays; they carry their own calendar
+  effect below), so two holidays on one weekday do not drag that weekday down for weeks. Because
+  it is a ratio to the level of its own week, a level shift does not distort the pattern.
 * **Robust level.** ``L[t]``: the median of the last seven days, each divided by its seasonal
   index (``x[t-k] / S[t-k]``, k = 1..7). Being a median, up to three spike days in the last week
   do not move it, and four days after a lasting shift it is the new level::
@@ -53,7 +55,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from tasks.cost.anomaly.calendar import NONE
+from tasks.cost.anomaly.calendar import HOLIDAY, NONE
 
 __all__ = [
     "FIRST_EXPECTED_DAY",
@@ -157,14 +159,22 @@ def _shift(x: np.ndarray, days: int) -> np.ndarray:
 
 
 def _same_weekday_median(x: np.ndarray) -> np.ndarray:
-    """``out[:, t]`` = median of ``x[:, t], x[:, t-7], x[:, t-14], x[:, t-21]`` (NaN before 21)."""
+    """``out[:, t]`` = median of the finite values among ``x[:, t], x[:, t-7], x[:, t-14],
+    x[:, t-21]`` (NaN before day 21, or when none is finite)."""
     n, days = x.shape
     out = np.full((n, days), np.nan)
     first = WEEK * (WEEKS - 1)
     if days > first:
         lags = np.stack([x[:, WEEK * k : days - WEEK * (WEEKS - 1 - k)] for k in range(WEEKS)])
-        lags.sort(axis=0)
-        out[:, first:] = (lags[1] + lags[2]) / 2
+        lags.sort(axis=0)  # NaN sorts last
+        count = np.isfinite(lags).sum(axis=0)
+        median = (lags[1] + lags[2]) / 2  # all four known: the usual case
+        if (count < WEEKS).any():
+            low = np.take_along_axis(lags, np.maximum((count - 1) // 2, 0)[None], axis=0)[0]
+            high = np.take_along_axis(lags, np.maximum(count // 2, 0)[None], axis=0)[0]
+            median = np.where(count < WEEKS, (low + high) / 2, median)
+            median[count == 0] = np.nan
+        out[:, first:] = median
     return out
 
 
@@ -220,7 +230,11 @@ def _expected(x: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray, np.
     """Every day's expectation, its spread multiplier (see :func:`_calendar_effects`) and its
     terms."""
     with np.errstate(invalid="ignore"):
-        index = _same_weekday_median(_ratio(x, _trailing_median(x, WEEK), both_zero=1.0))
+        shares = _ratio(x, _trailing_median(x, WEEK), both_zero=1.0)
+        if labels is not None:
+            # holidays carry their own effect: they do not shape their weekday's index
+            shares[:, np.asarray(labels) == HOLIDAY] = np.nan
+        index = _same_weekday_median(shares)
         level = _shift(_trailing_median(_ratio(x, index, both_zero=0.0), WEEK), 1)
         weekday = _shift(index, WEEK)
         expected = weekday * level

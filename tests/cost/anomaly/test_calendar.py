@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -91,3 +91,15 @@ def test_a_holiday_with_no_earlier_holiday_is_not_flagged() -> None:
     flagged_as_ordinary = _score(x)
     assert flagged_as_ordinary[100]
     assert not _score(x, frozenset({date(2025, 4, 11)}))[100]  # the matrix's only holiday
+
+
+def test_two_holiday_dips_on_one_weekday_do_not_drag_that_weekday_down() -> None:
+    x = _series()
+    # an office workload: two Wednesday holidays two weeks apart cost a third of a Wednesday
+    dips = [98, 112]  # both Wednesdays (START is one)
+    x[dips] *= 0.3
+    holidays = frozenset(START + timedelta(days=d) for d in dips)
+    after = [119, 126]  # the ordinary Wednesdays after them
+
+    assert not _score(x, holidays)[after].any()
+    assert score_matrix(x[None, :], min_impact=25, scored_from=64).anomalous[0][after].any()
