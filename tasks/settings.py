@@ -25,6 +25,8 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=lambda: Path.home() / ".traceo")
     database_url: str | None = None
+    # How long a starting process waits for another one to finish migrating the store.
+    migration_lock_timeout_seconds: float = Field(default=300.0, gt=0)
     require_services: bool = False
     checks_path: Path = _REPO / "deployments" / "checks"
     slos_path: Path = _REPO / "deployments" / "slos"
