@@ -1,7 +1,7 @@
 """Build a settings model from the environment; a bad value is one line naming the variable.
 
 pydantic's own report is several lines, repeats the input (which may be a secret) and names the
-field, not the variable someone set. :func:`load` says ``TRACEO_X: what is wrong (expected
+field, not the variable someone set. :func:`load` says ``TRACEO_<NAME>: what is wrong (expected
 what)`` instead, without the value.
 """
 

@@ -9,8 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tasks.errors import ConfigurationError
 from tasks.settings import get_settings
 from tasks.store.migrate import upgrade
 
@@ -18,6 +20,25 @@ __all__ = ["dispose_engines", "get_engine", "session_scope", "upgrade"]
 
 _ENGINES: dict[str, Engine] = {}
 _LOCK = threading.Lock()
+
+
+_EXPECTED_URL = (
+    "expected dialect+driver://user:password@host:port/database, "
+    "e.g. postgresql+psycopg://traceo@db/traceo or sqlite:////var/lib/traceo/traceo.db"
+)
+
+
+def _create_or_explain(url: str, name: str) -> Engine:
+    """:func:`_create`, or a one-line error naming ``name`` that never repeats the URL."""
+    try:
+        return _create(url)
+    except NoSuchModuleError as exc:
+        dialect = str(exc).rsplit(":", 1)[-1]
+        raise ConfigurationError(
+            f"{name}: no database driver {dialect!r} ({_EXPECTED_URL})"
+        ) from None
+    except (ArgumentError, ValueError):
+        raise ConfigurationError(f"{name}: not a database URL ({_EXPECTED_URL})") from None
 
 
 def _create(url: str) -> Engine:
@@ -47,11 +68,12 @@ def _create(url: str) -> Engine:
 def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     """Return the (cached) engine for ``url`` or the configured store, migrated to head."""
     settings = get_settings()
+    name = "the store URL" if url else "TRACEO_DATABASE_URL"
     url = url or settings.resolved_database_url
     with _LOCK:
         engine = _ENGINES.get(url)
         if engine is None:
-            engine = _create(url)
+            engine = _create_or_explain(url, name)
             if migrate:
                 upgrade(engine, lock_timeout=settings.migration_lock_timeout_seconds)
             _ENGINES[url] = engine
