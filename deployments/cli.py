@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from deployments.cli_config import check_environment
+from deployments.cli_config import config as config_command
 from deployments.cli_errors import fail_on_traceo_error
 
 __all__ = ["main"]
@@ -17,12 +19,15 @@ __all__ = ["main"]
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="traceo-jobs")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Traceo jobs: probes, SLOs, cost, chargeback, privacy, chaos and drift on Prefect."""
     import os
 
     # Prefect's ephemeral server reports telemetry by default, which fails noisily offline.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if ctx.invoked_subcommand != "config":  # `traceo config` reports the same itself
+        check_environment()
 
 
 @main.group()
@@ -513,6 +518,7 @@ from deployments.cli_model import drift as drift_group  # noqa: E402
 from deployments.cli_model import model as model_group  # noqa: E402
 from deployments.cli_ops import OPS_COMMANDS  # noqa: E402
 
+main.add_command(config_command, "config")
 main.add_command(chaos_group, "chaos")
 dsr_group.add_command(dsr_submit, "submit")
 main.add_command(dsr_group, "dsr")

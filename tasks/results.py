@@ -17,7 +17,6 @@ imported, which for a deployment run is when its process starts.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any, cast
@@ -42,14 +41,14 @@ def result_storage(value: str | None = None, home: Path | None = None) -> str | 
     """The ``result_storage`` for a flow: a block slug (str) or a local directory (Path).
 
     Args:
-        value: the setting (default: ``TRACEO_RESULT_STORAGE`` from the environment).
+        value: the setting (default: ``TRACEO_RESULT_STORAGE``)
         home: ``TRACEO_HOME`` (default: from the environment).
 
     Raises:
         ConfigurationError: the value is neither an absolute path nor ``block-type/name``.
     """
     if value is None:
-        value = os.environ.get(RESULT_STORAGE_ENV)
+        value = get_settings().result_storage
     text = (value or "").strip()
     if not text:
         return Path(home or get_settings().home).expanduser() / "results"

@@ -49,6 +49,9 @@ from tasks.privacy.requests import (
     record_delivery,
 )
 from tasks.privacy.tickets import resolve_secret
+from tasks.settings import load
+from tasks.settings.areas import IntakeSettings
+from tasks.settings.loading import env_name
 from tasks.store.engine import session_scope
 from tasks.store.privacy_models import IntakeDelivery
 
@@ -66,11 +69,12 @@ def load_secrets() -> dict[str, str]:
     A source whose block cannot be read (Prefect API down) is left out with a warning: it
     accepts nothing (401) until the intake restarts, while the other sources keep working.
     """
+    settings = load(IntakeSettings)
     secrets = {}
     for source in SIGNED_SOURCES:
-        env = f"TRACEO_INTAKE_SECRET_{source.upper()}"
+        env = env_name(IntakeSettings, f"secret_{source}")
         try:
-            value = resolve_secret(env, f"traceo-intake-{source}")
+            value = resolve_secret(getattr(settings, f"secret_{source}"), f"traceo-intake-{source}")
         except ServiceUnavailableError as exc:
             logger.warning("no secret for %s (set %s): %s", source, env, exc)
             continue

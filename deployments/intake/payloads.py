@@ -19,7 +19,6 @@ value.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -103,7 +102,13 @@ def jira_fields_from_env(environ: Mapping[str, str] | None = None) -> dict[str, 
         ConfigurationError: one line naming the variable, when it is not a JSON object mapping
             some of our field names to non-empty Jira field names.
     """
-    raw = (os.environ if environ is None else environ).get(_JIRA_FIELDS_ENV)
+    if environ is None:
+        from tasks.settings import load
+        from tasks.settings.areas import IntakeSettings
+
+        raw = load(IntakeSettings).jira_fields
+    else:
+        raw = environ.get(_JIRA_FIELDS_ENV)
     if not raw:
         return dict(JIRA_FIELDS)
     expected = (

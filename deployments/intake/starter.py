@@ -11,7 +11,6 @@ minute through :func:`sweep_pending`) starts every such request later.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -40,8 +39,6 @@ __all__ = [
 
 logger = logging.getLogger("traceo.intake")
 
-DEFAULT_DSR_DEPLOYMENT = "fulfil_request/fulfil-data-subject-request"
-
 
 class DeploymentStarter(Protocol):
     """Creates a flow run of a deployment; returns the flow run id."""
@@ -53,7 +50,10 @@ class DeploymentStarter(Protocol):
 
 def dsr_deployment() -> str:
     """The fulfilment deployment (``TRACEO_DSR_DEPLOYMENT`` overrides the default)."""
-    return os.environ.get("TRACEO_DSR_DEPLOYMENT", DEFAULT_DSR_DEPLOYMENT)
+    from tasks.settings import load
+    from tasks.settings.areas import PrivacySettings
+
+    return load(PrivacySettings).deployment
 
 
 class PrefectStarter:

@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tasks.chaos.document import Activity, ExperimentSpec, Provider
 from tasks.errors import SpecError, SpecIssue
+from tasks.settings import load
+from tasks.settings.areas import ChaosSettings
 from tasks.specs import load_documents, validation_issues
 
 __all__ = [
@@ -45,21 +46,6 @@ __all__ = [
 
 FAULTS_MODULE = "tasks.chaos.activities.faults"
 _STRICT = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class ChaosSettings(BaseSettings):
-    """The operator's limits (env ``TRACEO_CHAOS_*``), stronger than any experiment's own."""
-
-    model_config = SettingsConfigDict(env_prefix="TRACEO_CHAOS_", extra="ignore")
-
-    allowed_targets: str | None = None  # comma-separated patterns: "proxy:shop,process:*"
-    max_duration_seconds: float = Field(default=900.0, gt=0)
-
-    @property
-    def allowlist(self) -> list[str] | None:
-        if self.allowed_targets is None:
-            return None
-        return [p.strip() for p in self.allowed_targets.split(",") if p.strip()]
 
 
 class HypothesisRuntime(BaseModel):
@@ -292,7 +278,7 @@ def load_experiment(path: Path | str, settings: ChaosSettings | None = None) -> 
             names the file, the experiment title and the field.
     """
     path = Path(path)
-    settings = settings or ChaosSettings()
+    settings = settings or load(ChaosSettings)
     document = parse_experiment_file(path)
     if not isinstance(document, dict):
         raise SpecError([SpecIssue(str(path), None, None, "expected a mapping (an experiment)")])

@@ -6,6 +6,7 @@ from typing import Any
 
 from tasks.chaos.document import Activity
 from tasks.chaos.experiment import ChaosSettings, LoadedExperiment, resolve_configuration
+from tasks.settings import load
 
 __all__ = ["render_plan"]
 
@@ -35,7 +36,7 @@ def _describe(activity: Activity, config: dict[str, Any], secrets: dict[str, Any
 
 def render_plan(loaded: LoadedExperiment, settings: ChaosSettings | None = None) -> list[str]:
     """Lines describing the run: safety limits, checks, hypotheses, method, rollbacks."""
-    settings = settings or ChaosSettings()
+    settings = settings or load(ChaosSettings)
     config, secrets = resolve_configuration(loaded.document)
     ext = loaded.traceo
     lines = [f"Experiment: {loaded.title} ({loaded.path})", f"Service: {ext.service}"]

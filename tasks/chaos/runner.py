@@ -33,6 +33,7 @@ from tasks.chaos.records import create_run, finish_run, run_faults
 from tasks.chaos.rollback import rollback_run
 from tasks.chaos.score import probe_success, verdict
 from tasks.errors import NotFoundError, PermanentError
+from tasks.settings import load
 
 __all__ = ["ChaosRefusedError", "RunOutcome", "execute", "preflight"]
 
@@ -229,7 +230,7 @@ def execute(
 
     engine = engine or get_engine()
     ext = loaded.traceo
-    settings = ChaosSettings()
+    settings = load(ChaosSettings)
     config, secrets = resolve_configuration(loaded.document)
     driver_config = {**config, **{k: v for s in secrets.values() for k, v in s.items()}}
     targets = _targets(loaded, config)

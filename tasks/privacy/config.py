@@ -7,41 +7,19 @@ map and destinations come from here.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
-
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tasks.errors import ConfigurationError
 from tasks.privacy.datamap import DataMap, load_datamap
-from tasks.settings import get_settings
+from tasks.settings import load
+from tasks.settings.areas import PrivacySettings
 
 __all__ = ["PrivacySettings", "hash_key", "privacy_settings", "resolve_datamap"]
 
-_REPO = Path(__file__).resolve().parents[2]
-
-
-class PrivacySettings(BaseSettings):
-    """``TRACEO_DSR_DATAMAP``: the data map; ``TRACEO_DSR_BUNDLE_DIR``: local access bundles
-    (default ``$TRACEO_HOME/dsr/bundles``) when the data map names no destination;
-    ``TRACEO_DSR_NOTIFY``: deadline alert target (a notification block slug);
-    ``TRACEO_DSR_WARN_DAYS``: how close to the due date a request gets an alert."""
-
-    model_config = SettingsConfigDict(env_prefix="TRACEO_DSR_", extra="ignore")
-
-    datamap: Path = _REPO / "deployments" / "datamaps" / "shop.yaml"
-    bundle_dir: Path | None = None
-    notify: str | None = None
-    warn_days: int = Field(default=7, ge=0, le=60)
-
-    @property
-    def resolved_bundle_dir(self) -> Path:
-        return self.bundle_dir or get_settings().home / "dsr" / "bundles"
-
 
 def privacy_settings() -> PrivacySettings:
-    return PrivacySettings()
+    """The ``TRACEO_DSR_*`` settings, read now (a bad value fails in one line)."""
+    return load(PrivacySettings)
 
 
 def resolve_datamap() -> DataMap:

@@ -10,17 +10,19 @@ One :class:`TicketClient` per ticketing system, all over httpx:
 Our statuses (``in_progress``, ``waiting``, ``completed``, ...) map to each system's own names;
 the maps are attributes, override them per instance. Texts must carry no personal data: a
 comment that looks like it contains an e-mail address is refused before anything is sent.
-Configuration comes from the environment (``TRACEO_JIRA_URL`` ...), secrets from the environment
-or a Prefect ``Secret`` block (:func:`resolve_secret`), read when a client is built, not at import.
+Configuration comes from the settings (``TRACEO_JIRA_URL`` ..., :mod:`tasks.settings.areas`),
+secrets from there or a Prefect ``Secret`` block (:func:`resolve_secret`), read when a client is
+built, not at import.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings
 
 from tasks.errors import (
     ConfigurationError,
@@ -29,6 +31,9 @@ from tasks.errors import (
     ServiceUnavailableError,
     ThrottledError,
 )
+from tasks.settings import load
+from tasks.settings.areas import JiraSettings, ServiceNowSettings, ZendeskSettings
+from tasks.settings.loading import env_name
 
 __all__ = [
     "JiraClient",
@@ -52,15 +57,14 @@ class TicketClient(Protocol):
     def set_status(self, ticket_id: str, status: str) -> None: ...
 
 
-def resolve_secret(env_name: str, block_name: str | None = None) -> str | None:
-    """A secret from ``env_name``, else from the Prefect ``Secret`` block ``block_name``.
+def resolve_secret(setting: SecretStr | None, block_name: str | None = None) -> str | None:
+    """A secret from its setting, else from the Prefect ``Secret`` block ``block_name``.
 
     Blocks are only consulted when a Prefect API is configured (``PREFECT_API_URL``): without
     one, Prefect would start a throwaway server just to find nothing.
     """
-    value = os.environ.get(env_name)
-    if value:
-        return value
+    if setting is not None and setting.get_secret_value():
+        return setting.get_secret_value()
     if block_name is None:
         return None
     from prefect.blocks.system import Secret
@@ -216,11 +220,11 @@ class NullTicketClient:
         return None
 
 
-def _required(name: str, source: str) -> str:
-    value = os.environ.get(name)
+def _required(settings: BaseSettings, field: str, source: str) -> str:
+    value = getattr(settings, field)
     if not value:
-        raise ConfigurationError(f"{source} tickets: set {name}")
-    return value
+        raise ConfigurationError(f"{source} tickets: set {env_name(type(settings), field)}")
+    return str(value)
 
 
 def ticket_client_for(source: str) -> TicketClient:
@@ -236,15 +240,18 @@ def ticket_client_for(source: str) -> TicketClient:
         return NullTicketClient()
     if source not in ("jira", "servicenow", "zendesk"):
         raise ConfigurationError(f"no ticketing system for source {source!r}")
-    prefix = f"TRACEO_{source.upper()}"
-    url = _required(f"{prefix}_URL", source)
-    secret_name = "PASSWORD" if source == "servicenow" else "TOKEN"
-    secret = resolve_secret(f"{prefix}_{secret_name}", f"traceo-{source}-{secret_name.lower()}")
+    model = {"jira": JiraSettings, "servicenow": ServiceNowSettings, "zendesk": ZendeskSettings}
+    settings: Any = load(model[source])
+    url = _required(settings, "url", source)
+    secret_field = "password" if source == "servicenow" else "token"
+    secret = resolve_secret(getattr(settings, secret_field), f"traceo-{source}-{secret_field}")
     if not secret:
-        raise ConfigurationError(f"{source} tickets: set {prefix}_{secret_name} or its block")
+        raise ConfigurationError(
+            f"{source} tickets: set {env_name(type(settings), secret_field)} or its block"
+        )
     if source == "jira":
-        return JiraClient(url, (_required(f"{prefix}_USER", source), secret))
+        return JiraClient(url, (_required(settings, "user", source), secret))
     if source == "servicenow":
-        table = os.environ.get(f"{prefix}_TABLE", "incident")
-        return ServiceNowClient(url, (_required(f"{prefix}_USER", source), secret), table)
-    return ZendeskClient(url, (f"{_required(f'{prefix}_EMAIL', source)}/token", secret))
+        user = _required(settings, "user", source)
+        return ServiceNowClient(url, (user, secret), settings.table)
+    return ZendeskClient(url, (f"{_required(settings, 'email', source)}/token", secret))

@@ -1,46 +1,44 @@
-"""Engine and sessions for the store; Alembic migrations are applied on first use."""
+"""Engine and sessions for the store; migrations are applied on first use (tasks.store.migrate)."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
-from tasks.errors import ServiceUnavailableError
-from tasks.redaction import display_url
+from tasks.errors import ConfigurationError
 from tasks.settings import get_settings
+from tasks.store.migrate import upgrade
 
 __all__ = ["dispose_engines", "get_engine", "session_scope", "upgrade"]
 
-_MIGRATIONS = Path(__file__).parent / "migrations"
 _ENGINES: dict[str, Engine] = {}
 _LOCK = threading.Lock()
 
 
-def _alembic_config(engine: Engine):  # -> alembic.config.Config (alembic imported lazily)
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
-    config.attributes["engine"] = engine
-    return config
+_EXPECTED_URL = (
+    "expected dialect+driver://user:password@host:port/database, "
+    "e.g. postgresql+psycopg://traceo@db/traceo or sqlite:////var/lib/traceo/traceo.db"
+)
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply Alembic migrations up to ``revision``."""
-    from alembic import command
-
+def _create_or_explain(url: str, name: str) -> Engine:
+    """:func:`_create`, or a one-line error naming ``name`` that never repeats the URL."""
     try:
-        command.upgrade(_alembic_config(engine), revision)
-    except OperationalError as exc:
-        raise ServiceUnavailableError(
-            f"store unreachable at {display_url(engine.url)}: {exc.orig.__class__.__name__}"
+        return _create(url)
+    except NoSuchModuleError as exc:
+        dialect = str(exc).rsplit(":", 1)[-1]
+        raise ConfigurationError(
+            f"{name}: no database driver {dialect!r} ({_EXPECTED_URL})"
         ) from None
+    except (ArgumentError, ValueError):
+        raise ConfigurationError(f"{name}: not a database URL ({_EXPECTED_URL})") from None
 
 
 def _create(url: str) -> Engine:
@@ -53,7 +51,13 @@ def _create(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
             cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as exc:
+                # Switching a fresh file to WAL needs it unlocked, and SQLite does not wait: the
+                # process holding it switches it (the mode is stored in the file), so go on.
+                if "locked" not in str(exc):
+                    raise
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
@@ -63,13 +67,15 @@ def _create(url: str) -> Engine:
 
 def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     """Return the (cached) engine for ``url`` or the configured store, migrated to head."""
-    url = url or get_settings().resolved_database_url
+    settings = get_settings()
+    name = "the store URL" if url else "TRACEO_DATABASE_URL"
+    url = url or settings.resolved_database_url
     with _LOCK:
         engine = _ENGINES.get(url)
         if engine is None:
-            engine = _create(url)
+            engine = _create_or_explain(url, name)
             if migrate:
-                upgrade(engine)
+                upgrade(engine, lock_timeout=settings.migration_lock_timeout_seconds)
             _ENGINES[url] = engine
     return engine
 

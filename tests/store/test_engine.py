@@ -84,3 +84,17 @@ def test_migrations_match_every_model(store_engine):
     with store_engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": False})
         assert compare_metadata(context, Base.metadata) == []
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql//traceo:hunter2@db/traceo", "postgres://traceo:hunter2@db/traceo"]
+)
+def test_a_malformed_store_url_is_one_line_without_its_password(monkeypatch, url):
+    from tasks.errors import ConfigurationError
+    from tasks.settings import get_settings
+
+    monkeypatch.setenv("TRACEO_DATABASE_URL", url)
+    get_settings.cache_clear()
+    with pytest.raises(ConfigurationError, match=r"^TRACEO_DATABASE_URL: ") as info:
+        get_engine()
+    assert "hunter2" not in str(info.value) and "\n" not in str(info.value)

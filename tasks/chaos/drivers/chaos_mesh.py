@@ -21,11 +21,9 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ValidationError
 
 from tasks.chaos.drivers.base import FaultHandle, Verification
 from tasks.chaos.drivers.chaos_mesh_manifests import (
@@ -46,6 +44,7 @@ from tasks.errors import (
     ThrottledError,
     TraceoError,
 )
+from tasks.settings.areas import ChaosMeshSettings
 
 __all__ = ["ChaosMeshDriver", "ChaosMeshSettings", "ChaosMeshTimeoutError"]
 
@@ -59,22 +58,6 @@ class ChaosMeshTimeoutError(ServiceUnavailableError):
     def __init__(self, message: str, handle: FaultHandle) -> None:
         super().__init__(message)
         self.handle = handle
-
-
-class ChaosMeshSettings(BaseSettings):
-    """Where the Kubernetes API is and how long to wait for Chaos Mesh."""
-
-    model_config = SettingsConfigDict(env_prefix="TRACEO_CHAOS_MESH_", extra="ignore")
-
-    host: str = Field(description="Kubernetes API URL, e.g. https://10.0.0.1:6443")
-    token: SecretStr | None = Field(default=None, description="Bearer token of the account")
-    namespace: str = Field(default="default", description="Namespace of the chaos resources")
-    verify_ssl: bool = True
-    ca_cert: Path | None = Field(default=None, description="CA bundle for the API's TLS")
-    inject_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
-    delete_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
-    poll_interval_seconds: float = Field(default=0.5, gt=0, le=30)
-    request_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
 
 class ChaosMeshDriver:
@@ -101,7 +84,7 @@ class ChaosMeshDriver:
                 f"{', '.join('chaos_mesh_' + k for k in unknown)}"
             )
         try:
-            return cls(ChaosMeshSettings(**values))
+            settings = ChaosMeshSettings(**values)
         except ValidationError as exc:
             problems = "; ".join(
                 f"chaos_mesh_{'.'.join(map(str, e['loc']))}: {e['msg']}"
@@ -111,6 +94,12 @@ class ChaosMeshDriver:
                 f"chaos-mesh driver configuration: {problems} "
                 "(set it in the experiment's configuration or TRACEO_CHAOS_MESH_*)"
             ) from None
+        if not settings.host:
+            raise ConfigurationError(
+                "chaos-mesh driver configuration: chaos_mesh_host: Field required "
+                "(set it in the experiment's configuration or TRACEO_CHAOS_MESH_HOST)"
+            )
+        return cls(settings)
 
     # --- the FaultDriver interface ---------------------------------------------------------
 
@@ -216,7 +205,7 @@ class ChaosMeshDriver:
             from kubernetes import client as k8s
 
             config = k8s.Configuration(
-                host=self.settings.host.rstrip("/"),
+                host=(self.settings.host or "").rstrip("/"),
                 verify_ssl=self.settings.verify_ssl,
                 ssl_ca_cert=str(self.settings.ca_cert) if self.settings.ca_cert else None,
                 retries=1,

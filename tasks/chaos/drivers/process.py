@@ -103,11 +103,13 @@ class ProcessDriver:
         nested = config.get("process")
         raw = nested.get("allowed_dirs") if isinstance(nested, Mapping) else None
         raw = raw or config.get("process_allowed_dirs")
-        raw = raw or os.environ.get("TRACEO_CHAOS_PROCESS_ALLOWED_DIRS")
         if raw is None:
-            from tasks.settings import get_settings
+            from tasks.settings import get_settings, load
+            from tasks.settings.areas import ChaosSettings
 
-            return cls([get_settings().home / "run"])
+            raw = load(ChaosSettings).process_allowed_dirs
+            if raw is None:
+                return cls([get_settings().home / "run"])
         dirs = raw.split(os.pathsep) if isinstance(raw, str) else list(raw)
         return cls([Path(d) for d in dirs if str(d)])
 

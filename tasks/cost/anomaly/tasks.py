@@ -6,7 +6,6 @@ notices, one publishes the artifacts: three task runs per flow run, whatever the
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -25,7 +24,6 @@ from tasks.store import get_engine
 
 __all__ = [
     "ALERT_DAYS",
-    "DEFAULT_MONITORS",
     "ScoringSummary",
     "default_window",
     "load_monitor_specs",
@@ -35,7 +33,6 @@ __all__ = [
     "score_cost_anomalies",
 ]
 
-DEFAULT_MONITORS = Path(__file__).resolve().parents[3] / "deployments" / "cost" / "monitors.yaml"
 ScoringSummary = dict[str, Any]
 # Anomalies still running in the last week are notified; older ones are history.
 ALERT_DAYS = 7
@@ -43,7 +40,9 @@ ALERT_DAYS = 7
 
 def monitors_path(path: str | Path | None = None) -> Path:
     """``path``, else ``TRACEO_COST_MONITORS``, else ``deployments/cost/monitors.yaml``."""
-    return Path(path or os.environ.get("TRACEO_COST_MONITORS") or DEFAULT_MONITORS)
+    from tasks.settings import get_settings
+
+    return Path(path or get_settings().cost_monitors)
 
 
 @task(name="score-cost-anomalies")

@@ -1,4 +1,8 @@
-"""Alembic environment: the engine comes from ``config.attributes`` (see tasks.store.engine)."""
+"""Alembic environment: the connection, already locked, comes from ``config.attributes``.
+
+See :mod:`tasks.store.migrate`: the caller holds the migration lock on this connection and
+commits the transaction the migrations run in.
+"""
 
 from __future__ import annotations
 
@@ -17,13 +21,11 @@ from tasks.store import (  # noqa: F401
 from tasks.store.models import Base
 
 config = context.config
-engine = config.attributes["engine"]
-
-with engine.begin() as connection:
-    context.configure(
-        connection=connection,
-        target_metadata=Base.metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
-    )
-    context.run_migrations()
+connection = config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+context.run_migrations()

@@ -1,0 +1,93 @@
+"""The core settings (``TRACEO_<NAME>``): local state, the store, specs, probes and results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["REPO", "Settings"]
+
+# The example specs ship in the repository next to the packages (deployments/checks, .../slos).
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Traceo's core configuration; the other areas are in :mod:`tasks.settings.areas`."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACEO_", extra="ignore")
+
+    home: Path = Field(
+        default_factory=lambda: Path.home() / ".traceo",
+        description="local state: the SQLite store, results, evidence, demo files",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="the store (default: SQLite under `TRACEO_HOME`); PostgreSQL in production, "
+        "e.g. `postgresql+psycopg://traceo@db/traceo`",
+    )
+    migration_lock_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="how long a starting process waits for another to finish migrating the store",
+    )
+    result_storage: str | None = Field(
+        default=None,
+        description="where flows persist results: an absolute directory or a Prefect block slug "
+        "such as `s3-bucket/traceo-results` (default: `$TRACEO_HOME/results`)",
+    )
+    repo_dir: Path | None = Field(
+        default=None,
+        description="the repository checkout on a worker; the pull step of "
+        "`deployments/prefect.yaml` runs each flow there",
+    )
+    require_services: bool = Field(
+        default=False,
+        description="tests fail instead of skip when PostgreSQL, MariaDB, Redis or a browser "
+        "is missing (CI sets it)",
+    )
+    checks_path: Path = Field(
+        default=REPO / "deployments" / "checks", description="check files the probe flow loads"
+    )
+    slos_path: Path = Field(
+        default=REPO / "deployments" / "slos", description="OpenSLO files the SLO flow loads"
+    )
+    cost_sources: Path = Field(
+        default=REPO / "deployments" / "cost" / "sources.yaml",
+        description="cost ingestion's source definitions",
+    )
+    cost_monitors: Path = Field(
+        default=REPO / "deployments" / "cost" / "monitors.yaml",
+        description="cost anomaly monitors",
+    )
+    gcp_billing_endpoint: str | None = Field(
+        default=None,
+        description="a Cloud Billing API endpoint for local runs (e.g. the fake in "
+        "`infra/sandbox`) when no GCP block is named",
+    )
+    chromium_path: Path | None = Field(
+        default=None,
+        description="the Chromium browser checks drive (default: `/usr/bin/chromium`, else "
+        "Playwright's own)",
+    )
+    browser_contexts: int = Field(
+        default=2, ge=1, le=16, description="browser contexts a probe run uses at once"
+    )
+    browser_launch_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="how long a browser launch may take"
+    )
+    evidence_url: str | None = Field(
+        default=None,
+        description="where failure evidence goes: a directory or `s3://bucket/prefix` "
+        "(default: `$TRACEO_HOME/evidence`)",
+    )
+    evidence_endpoint_url: str | None = Field(
+        default=None, description="an S3-compatible server for `TRACEO_EVIDENCE_URL`"
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'traceo.db'}"
