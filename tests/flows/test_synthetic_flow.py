@@ -59,3 +59,31 @@ def test_off_slot_run_skips_checks_that_are_not_due(prefect_server, shop):
         region="ap-northeast-1", scheduled_at=SLOT.replace(minute=6), check_types=TYPES
     )
     assert sum(counts.values()) == DUE_AT_SLOT - 1  # the journey waits for minute 10
+
+
+def test_a_run_whose_checks_all_error_ends_failed_with_a_keyed_failure_report(
+    prefect_server, tmp_path, monkeypatch
+):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    monkeypatch.delenv("TRACEO_TEST_UNSET_HOST", raising=False)
+    checks = tmp_path / "checks.yaml"
+    checks.write_text(
+        "checks:\n"
+        "  - {id: unfillable, service: shop-api, frequency: 1m,\n"
+        "     request: {url: 'http://${TRACEO_TEST_UNSET_HOST}/health'}}\n"
+    )
+    state = synthetic_probes(
+        region="eu-west-1", checks_path=str(checks), scheduled_at=SLOT, return_state=True
+    )
+    assert state.is_failed() and "every check errored (1 of 1)" in state.message
+    assert state.result(raise_on_failure=False)["error"] == 1
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
+            )
+        )
+    report = next(a for a in artifacts if a.key == "failure-synthetic-probes")
+    assert "every check errored" in report.data
