@@ -17,6 +17,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
+from tasks.results import reused_in_retry
 from tasks.retry import retry_policy
 
 __all__ = [
@@ -59,7 +60,7 @@ def _logger() -> Any:
 @task(
     name="ingest-cost-period",
     **retry_policy(),
-    cache_policy=NO_CACHE,
+    **reused_in_retry(),  # a retry of the run re-ingests only the months that failed
 )
 def ingest_cost_period(
     source: str, start: date, end: date, sources_file: str | None = None
