@@ -80,14 +80,21 @@ def rerunnable(value: str | None = None) -> dict[str, Any]:
     return {"persist_result": True, "result_storage": result_storage(value)}
 
 
-def reused_in_retry() -> dict[str, Any]:
+def reused_in_retry(*ignored: str) -> dict[str, Any]:
     """Task settings: a retry of the same flow run reuses this task's stored result.
 
     The cache key is the task's inputs, its code and the flow run: a retry with the same inputs
     returns the result persisted by the attempt that completed it, while the next scheduled run
     (a new flow run) computes it afresh.
+
+    Args:
+        ignored: parameters left out of the key, because a retry passes them differently
+            without changing the result (e.g. whether to wait for each check's instant).
     """
-    return {"cache_policy": INPUTS + TASK_SOURCE + RUN_ID, "persist_result": True}
+    inputs = INPUTS
+    for name in ignored:
+        inputs = inputs - name
+    return {"cache_policy": inputs + TASK_SOURCE + RUN_ID, "persist_result": True}
 
 
 def check_result_storage(value: str | None = None) -> str:

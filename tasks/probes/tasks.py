@@ -20,6 +20,7 @@ from tasks.probes.catalog import AnyCheck
 from tasks.probes.http import DEFAULT_CONCURRENCY, ProbeResult, count_verdicts
 from tasks.probes.runner import run_any_checks_sync
 from tasks.probes.schedule import PlannedRun, run_plan_sync
+from tasks.results import reused_in_retry
 from tasks.retry import retry_policy
 
 __all__ = ["record_results", "run_check_batch", "run_planned_checks"]
@@ -56,7 +57,9 @@ def run_check_batch(
 @task(
     name="run-planned-checks",
     **retry_policy(retries=2),
-    cache_policy=NO_CACHE,
+    # A retry of the minute's run (the store was down) reuses the batches that completed; a
+    # retry runs late, so it no longer waits for each check's instant: not part of the key.
+    **reused_in_retry("wait"),
 )
 def run_planned_checks(
     plan: Sequence[PlannedRun],
