@@ -3,8 +3,9 @@
 For a newcomer's first deploy and after an upgrade: each deployment declared in the file gets one
 flow run through the Prefect API (as a schedule, a trigger or the intake would start it), on its
 own work pool's workers; the command waits for all of them and prints one line per run with its
-final state and its page in the UI. Deployments whose required parameters only a caller can give
-(the data-subject request id) are listed as skipped unless given with ``--param``.
+final state, its page in the UI and, when it did not complete, why (those runs first).
+Deployments whose required parameters only a caller can give (the data-subject request id) are
+listed as skipped unless given with ``--param``.
 """
 
 from __future__ import annotations
@@ -123,21 +124,26 @@ def run_each_once(
 
 
 def render_outcomes(outcomes: Iterable[RunOutcome]) -> str:
-    """A plain table: deployment, state, seconds, UI link or reason."""
-    outcomes = list(outcomes)
+    """A plain table, runs that did not complete first: deployment, state, time, link, reason.
+
+    Every started run shows its link (the failed ones most of all: their page holds the failure
+    report and the Retry button); the reason, when there is one, follows it.
+    """
+    outcomes = sorted(outcomes, key=lambda o: o.ok)  # stable: declared order within each group
     rows = [
         (
             o.deployment,
             o.state,
             f"{o.seconds:.1f}s" if o.seconds is not None else "-",
-            o.detail or o.url or o.flow_run_id or "",
+            o.url or o.flow_run_id or "-",
+            o.detail,
         )
         for o in outcomes
     ]
-    header = ("DEPLOYMENT", "STATE", "TIME", "RUN / REASON")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+    header = ("DEPLOYMENT", "STATE", "TIME", "RUN", "REASON")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     lines = [
-        "  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3]
+        ("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4]).rstrip()
         for r in [header, *rows]
     ]
     failed = sum(not o.ok for o in outcomes)

@@ -7,6 +7,7 @@ from typing import Any
 from prefect import flow
 from prefect.runtime import flow_run
 
+from tasks.chaos.score import run_problem
 from tasks.chaos.tasks import (
     publish_chaos_report,
     publish_plan,
@@ -16,6 +17,7 @@ from tasks.chaos.tasks import (
     validate_experiment,
 )
 from tasks.failure import report_failure
+from tasks.outcome import job_outcome
 from tasks.redaction import install_redaction
 
 __all__ = ["run_experiment"]
@@ -37,11 +39,13 @@ def run_experiment(experiment_path: str, dry_run: bool = False) -> dict[str, Any
         dry_run: validate and publish the plan; inject nothing.
 
     Returns:
-        The run's summary (verdict passed / failed / aborted, status, faults, clean).
+        The run's summary (verdict passed / failed / aborted, status, faults, clean); the run
+        ends Failed, with the summary, unless the experiment passed and every fault was removed.
     """
     install_redaction()
     experiment = validate_experiment(experiment_path)
     if dry_run:
         return publish_plan(experiment)
     outcome = run_chaos_experiment(experiment, flow_run_id=flow_run.id)
-    return publish_chaos_report(outcome)
+    summary = publish_chaos_report(outcome)
+    return job_outcome(summary, run_problem(summary))

@@ -26,8 +26,6 @@ __all__ = ["enforce_retention", "fulfil_request", "watch_deadlines"]
 
 @flow(
     name="fulfil_request",
-    retries=2,
-    retry_delay_seconds=300,
     log_prints=False,
     on_failure=[report_failure],
     **rerunnable(),
@@ -37,8 +35,9 @@ def fulfil_request(request_id: str) -> dict[str, Any]:
 
     begin -> plan (graph traversal from the identities) -> one task per datastore -> verify
     (or package an access bundle) -> close (ticket comment and status). A failed step leaves the
-    request ``waiting`` (datastore down; the run retries) or ``failed``; a rerun resumes at that
-    step. The request id is the only parameter: identities are read from the store by each task.
+    request ``waiting`` (datastore down: retry the run once it is back) or ``failed``; a rerun
+    resumes at that step. The request id is the only parameter: identities are read from the
+    store by each task.
     """
     install_redaction()
     try:

@@ -8,8 +8,9 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from tasks.failure import report_failure
+from tasks.outcome import job_outcome
 from tasks.probes.loader import load_checks
-from tasks.probes.reporting import publish_probe_summary
+from tasks.probes.reporting import probe_run_problem, publish_probe_summary
 from tasks.probes.schedule import RUN_SECONDS, plan_run, run_deadline, slot_start
 from tasks.probes.tasks import record_results, run_planned_checks
 from tasks.redaction import install_redaction
@@ -44,7 +45,8 @@ def synthetic_probes(
             probe host without a browser); default: all.
 
     Returns:
-        Counts of results by verdict.
+        Counts of results by verdict; the run ends Failed (with the counts) when every check
+        errored.
     """
     install_redaction()
     logger = get_run_logger()
@@ -62,4 +64,5 @@ def synthetic_probes(
     futures = [run_planned_checks.submit(b, region, wait=live, until=until) for b in batches]
     results = [r for future in futures for r in future.result()]
     record_results(results, flow_run_id=flow_run.id)
-    return publish_probe_summary(results, region, at)
+    counts = publish_probe_summary(results, region, at)
+    return job_outcome(counts, probe_run_problem(counts))

@@ -3,21 +3,29 @@
 :func:`report_failure` is an ``on_failure`` hook for every Traceo flow. It asks the Prefect API
 which task runs of the flow run failed, then writes one message naming them, the error, and the
 retry (``prefect flow-run retry <id>`` or the UI's Retry button) to the run's log (error level)
-and as a markdown artifact on the run. The failure automation (deployments/automations.py) links
-to the run, where this message is the first thing shown.
+and as a markdown artifact on the run, keyed ``failure-<flow>`` so the Artifacts page lists the
+latest failure of each flow (and its history). The failure automation
+(deployments/automations.py) links to the run, where this message is the first thing shown.
 
 Messages are redacted (tasks.redaction) and cut short; they carry names and ids, never data.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tasks.redaction import redact
 
-__all__ = ["FailedTask", "FailureReport", "failure_message", "report_failure"]
+__all__ = [
+    "FailedTask",
+    "FailureReport",
+    "failure_artifact_key",
+    "failure_message",
+    "report_failure",
+]
 
 _MAX_ERROR = 300  # characters of an error message kept in the report
 _MAX_TASKS = 10  # failed task runs listed by name
@@ -46,6 +54,12 @@ class FailureReport:
     results_persisted: bool = True
 
 
+def failure_artifact_key(flow_name: str) -> str:
+    """``failure-<flow>`` in the characters Prefect allows in a key (lowercase, digits, dashes)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", flow_name.lower()).strip("-")
+    return f"failure-{slug or 'flow'}"
+
+
 def _first_line(text: str | None) -> str:
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else "no message"
     line = redact(line)
@@ -65,7 +79,10 @@ def failure_message(report: FailureReport) -> str:
         if len(report.failed_tasks) > len(shown):
             lines.append(f"- and {len(report.failed_tasks) - len(shown)} more")
     else:
-        lines.append("No task run failed: the flow itself failed (its parameters or set-up).")
+        lines.append(
+            "No task run failed: the flow itself failed (its parameters, its set-up, or what "
+            "its job found: the message above says which)."
+        )
     lines += ["", "To retry this run (same parameters, same scheduled time):"]
     if report.deployment:
         lines.append(f"- `prefect flow-run retry {report.flow_run_id}`")
@@ -148,6 +165,7 @@ def report_failure(flow: Any, flow_run: Any, state: Any) -> None:
             client.create_artifact(
                 ArtifactCreate(
                     type="markdown",
+                    key=failure_artifact_key(flow.name),
                     data=message,
                     description="Why this run failed and how to retry it",
                     flow_run_id=flow_run.id,

@@ -12,7 +12,9 @@ persists its results, to the storage named by ``TRACEO_RESULT_STORAGE``:
   worker in every region can reach).
 
 Apply to each flow: ``@flow(name=..., **rerunnable())``. The value is read when the flow module is
-imported, which for a deployment run is when its process starts.
+imported, which for a deployment run is when its process starts. A task whose completed result a
+retry must reuse says so with ``@task(name=..., **reused_in_retry())``; a task that must run again
+in every attempt (it probes, notifies or injects) declares ``cache_policy=NO_CACHE``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any, cast
+
+from prefect.cache_policies import INPUTS, RUN_ID, TASK_SOURCE
 
 from tasks.errors import ConfigurationError
 from tasks.settings import get_settings
@@ -29,6 +33,7 @@ __all__ = [
     "check_result_storage",
     "rerunnable",
     "result_storage",
+    "reused_in_retry",
     "save_s3_result_storage",
 ]
 
@@ -72,6 +77,23 @@ def rerunnable(value: str | None = None) -> dict[str, Any]:
     of running again (Prefect's default cache key: the task's code, inputs and the flow run).
     """
     return {"persist_result": True, "result_storage": result_storage(value)}
+
+
+def reused_in_retry(*ignored: str) -> dict[str, Any]:
+    """Task settings: a retry of the same flow run reuses this task's stored result.
+
+    The cache key is the task's inputs, its code and the flow run: a retry with the same inputs
+    returns the result persisted by the attempt that completed it, while the next scheduled run
+    (a new flow run) computes it afresh.
+
+    Args:
+        ignored: parameters left out of the key, because a retry passes them differently
+            without changing the result (e.g. whether to wait for each check's instant).
+    """
+    inputs = INPUTS
+    for name in ignored:
+        inputs = inputs - name
+    return {"cache_policy": inputs + TASK_SOURCE + RUN_ID, "persist_result": True}
 
 
 def check_result_storage(value: str | None = None) -> str:

@@ -145,7 +145,12 @@ class PrefectServer:
         self.host = host
         self.port = port or free_port(host)
         self.startup_timeout = startup_timeout
-        extra = {"PREFECT_SERVER_UI_ENABLED": "true" if ui else "false", **(env or {})}
+        extra = {"PREFECT_SERVER_UI_ENABLED": "true" if ui else "false"}
+        if ui:
+            # The UI asks the server where its API is; unset, the server answers with its
+            # default port (4200), not the --port it listens on.
+            extra["PREFECT_UI_API_URL"] = f"http://{host}:{self.port}/api"
+        extra.update(env or {})
         if database_url:
             extra["PREFECT_API_DATABASE_CONNECTION_URL"] = asyncpg_url(database_url)
         args = ["server", "start", "--host", host, "--port", str(self.port)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["probe_success", "resilience_score", "verdict"]
+__all__ = ["probe_success", "resilience_score", "run_problem", "verdict"]
 
 
 def _states(journal: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -38,6 +38,16 @@ def verdict(journal: Mapping[str, Any], abort_reason: str | None = None) -> tupl
     if status == "failed":
         return "failed", "a steady-state probe failed to run or deviated during the method"
     return "passed", "the steady state held before, during and after the fault"
+
+
+def run_problem(summary: Mapping[str, Any]) -> str | None:
+    """What the flow run's state says went wrong (None: the experiment passed, faults clean)."""
+    problems = []
+    if summary["verdict"] != "passed":
+        problems.append(f"experiment {summary['verdict'].upper()}: {summary['reason']}")
+    if not summary["clean"]:
+        problems.append("a fault was NOT verified removed: check the target now")
+    return "; ".join(problems) or None
 
 
 def probe_success(journal: Mapping[str, Any], tripped: bool = False) -> float | None:

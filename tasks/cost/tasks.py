@@ -17,7 +17,8 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
-from tasks.errors import TransientError
+from tasks.results import reused_in_retry
+from tasks.retry import retry_policy
 
 __all__ = [
     "default_ingest_window",
@@ -49,11 +50,6 @@ def month_windows(start: date, end: date) -> Iterator[tuple[date, date]]:
         cursor = following
 
 
-def _only_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Prefect ``retry_condition_fn``: retry only when the task raised a TransientError."""
-    return isinstance(state.data, TransientError)
-
-
 def _logger() -> Any:
     try:
         return get_run_logger()
@@ -63,10 +59,8 @@ def _logger() -> Any:
 
 @task(
     name="ingest-cost-period",
-    retries=3,
-    retry_delay_seconds=[30, 120, 300],
-    retry_condition_fn=_only_transient,
-    cache_policy=NO_CACHE,
+    **retry_policy(),
+    **reused_in_retry(),  # a retry of the run re-ingests only the months that failed
 )
 def ingest_cost_period(
     source: str, start: date, end: date, sources_file: str | None = None

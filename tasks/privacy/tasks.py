@@ -16,8 +16,9 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.errors import PermanentError, TraceoError, TransientError
+from tasks.errors import PermanentError, TraceoError
 from tasks.privacy import fulfil
+from tasks.retry import retry_policy
 from tasks.store import get_engine
 
 __all__ = [
@@ -40,16 +41,6 @@ def actor() -> str:
     return f"flow-run/{run_id}" if run_id else "traceo-fulfilment"
 
 
-def _retry_transient(_task: Any, _task_run: Any, state: Any) -> bool:
-    try:
-        state.result()
-    except TransientError:
-        return True
-    except BaseException:
-        return False
-    return False
-
-
 @contextmanager
 def _contained(step: str) -> Iterator[None]:
     try:
@@ -64,9 +55,7 @@ def _step(name: str, retries: int = 3) -> Callable[[Callable[..., Any]], Any]:
     return task(
         name=name,
         cache_policy=NO_CACHE,
-        retries=retries,
-        retry_delay_seconds=[2.0, 10.0, 30.0][:retries] or 0,
-        retry_condition_fn=_retry_transient,
+        **retry_policy(retries),
     )
 
 

@@ -11,7 +11,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from tasks.probes.http import VERDICTS, ProbeResult, count_verdicts
 
-__all__ = ["evidence_lines", "probe_rows", "publish_probe_summary"]
+__all__ = ["evidence_lines", "probe_rows", "probe_run_problem", "publish_probe_summary"]
 
 
 def probe_rows(results: Sequence[ProbeResult]) -> list[dict[str, Any]]:
@@ -42,6 +42,18 @@ def evidence_lines(results: Sequence[ProbeResult]) -> list[str]:
             where = f" at step '{r.failing_step}'" if r.failing_step else ""
             lines.append(f"- `{r.check_id}` {r.verdict}{where}: " + ", ".join(links))
     return lines
+
+
+def probe_run_problem(counts: dict[str, int]) -> str | None:
+    """What went wrong with a probe run itself: every check errored (None: the run worked).
+
+    Failing checks are the service's problem, which the run exists to measure; checks that
+    could not run at all (``error``: a bad template, no route, no browser) are the run's own.
+    """
+    total = sum(counts.values())
+    if total and counts["error"] == total:
+        return f"every check errored ({total} of {total}): the checks could not run"
+    return None
 
 
 @task(name="publish-probe-summary")

@@ -10,18 +10,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
-from tasks.errors import TransientError
 from tasks.probes.catalog import AnyCheck
 from tasks.probes.http import DEFAULT_CONCURRENCY, ProbeResult, count_verdicts
 from tasks.probes.runner import run_any_checks_sync
 from tasks.probes.schedule import PlannedRun, run_plan_sync
+from tasks.results import reused_in_retry
+from tasks.retry import retry_policy
 
 __all__ = ["record_results", "run_check_batch", "run_planned_checks"]
 
@@ -34,16 +34,9 @@ def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
         return logging.getLogger("traceo.probes")
 
 
-def _only_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Prefect ``retry_condition_fn``: retry only when the task raised a TransientError."""
-    return isinstance(state.data, TransientError)
-
-
 @task(
     name="run-check-batch",
-    retries=2,
-    retry_delay_seconds=5,
-    retry_condition_fn=_only_transient,
+    **retry_policy(retries=2),
     cache_policy=NO_CACHE,  # hashing thousands of checks per run buys nothing
 )
 def run_check_batch(
@@ -63,10 +56,10 @@ def run_check_batch(
 
 @task(
     name="run-planned-checks",
-    retries=2,
-    retry_delay_seconds=5,
-    retry_condition_fn=_only_transient,
-    cache_policy=NO_CACHE,
+    **retry_policy(retries=2),
+    # A retry of the minute's run (the store was down) reuses the batches that completed; a
+    # retry runs late, so it no longer waits for each check's instant: not part of the key.
+    **reused_in_retry("wait"),
 )
 def run_planned_checks(
     plan: Sequence[PlannedRun],
@@ -99,9 +92,7 @@ def _log_counts(results: Sequence[ProbeResult], region: str) -> None:
 
 @task(
     name="record-check-results",
-    retries=3,
-    retry_delay_seconds=[2, 10, 30],
-    retry_condition_fn=_only_transient,
+    **retry_policy(),
     cache_policy=NO_CACHE,
 )
 def record_results(

@@ -9,8 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from flows.cost import ingest_costs
+from tasks.cost.sources.snapshot import StaticCostSource
+from tasks.errors import NotFoundError
 from tasks.store import CostLine, get_engine
-from tests.cost.helpers import SAMPLE, ce_day, ce_group, ce_page
+from tests.cost.helpers import SAMPLE, ce_day, ce_group, ce_page, focus_row
+from tests.retrying import retry_flow_run
 
 pytestmark = pytest.mark.engine
 
@@ -84,4 +87,42 @@ def test_credentials_come_from_a_saved_aws_credentials_block(
             "billed_cost": "2.500000",
             "estimated": "no",
         }
+    ]
+
+
+class _LateExport(StaticCostSource):
+    """September rows whose export is missing until ``september_ready``; logs every fetch."""
+
+    def __init__(self) -> None:
+        super().__init__("late", [focus_row(1), focus_row(2)])
+        self.september_ready = False
+        self.fetched: list[str] = []
+
+    def fetch(self, start: date, end: date):  # type: ignore[no-untyped-def]
+        self.fetched.append(start.isoformat())
+        if start.month == 9 and not self.september_ready:
+            raise NotFoundError("the September export is not there yet")
+        yield from super().fetch(start, end)
+
+
+def test_a_retried_run_reuses_the_months_already_ingested(prefect_server, tmp_path, monkeypatch):
+    import tasks.cost.sources as sources_module
+
+    source = _LateExport()
+    monkeypatch.setattr(sources_module, "build_source", lambda config: source)
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(f"sources:\n  late:\n    type: focus_files\n    location: {tmp_path}\n")
+    failed = ingest_costs(
+        "late", date(2024, 8, 1), date(2024, 10, 1), str(sources), return_state=True
+    )
+    assert failed.is_failed() and source.fetched == ["2024-08-01", "2024-09-01"]
+
+    source.september_ready = True
+    retried = retry_flow_run(ingest_costs, failed.state_details.flow_run_id)
+    assert retried.is_completed(), retried.message
+    # August was reused from the first attempt's stored result; only September ran again.
+    assert source.fetched == ["2024-08-01", "2024-09-01", "2024-09-01"]
+    assert [(s["start"], s["rows"]) for s in retried.result()] == [
+        ("2024-08-01", 0),
+        ("2024-09-01", 2),
     ]

@@ -64,16 +64,31 @@ def test_run_once_without_a_server_fails_in_one_line() -> None:
     )
 
 
-def test_the_outcome_table_names_each_run_and_counts_the_failures() -> None:
+def test_the_outcome_table_links_every_run_failed_ones_first_with_their_reason() -> None:
     table = render_outcomes(
         [
             RunOutcome("slo-evaluation", "COMPLETED", 4.2, "id-1", "http://ui/runs/flow-run/id-1"),
-            RunOutcome("cost-ingestion-aws", "FAILED", 9.0, "id-2", None, "CE unavailable"),
+            RunOutcome(
+                "cost-ingestion-aws",
+                "FAILED",
+                9.0,
+                "id-2",
+                "http://ui/runs/flow-run/id-2",
+                "CE down",
+            ),
             RunOutcome("fulfil-data-subject-request", "SKIPPED", detail="needs --param ..."),
         ]
     )
     lines = table.splitlines()
-    assert lines[1].split()[:3] == ["slo-evaluation", "COMPLETED", "4.2s"]
-    assert lines[1].endswith("http://ui/runs/flow-run/id-1")
-    assert lines[2].endswith("CE unavailable") and lines[3].endswith("needs --param ...")
+    assert lines[1].split() == [
+        "cost-ingestion-aws", "FAILED", "9.0s", "http://ui/runs/flow-run/id-2", "CE", "down"
+    ]  # fmt: skip
+    assert lines[2].split() == [
+        "slo-evaluation",
+        "COMPLETED",
+        "4.2s",
+        "http://ui/runs/flow-run/id-1",
+    ]
+    assert lines[3].split()[:4] == ["fulfil-data-subject-request", "SKIPPED", "-", "-"]
+    assert lines[3].endswith("needs --param ...")
     assert lines[-1] == "3 deployment(s), 1 not completed"

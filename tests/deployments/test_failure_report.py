@@ -55,3 +55,10 @@ def test_errors_are_redacted_cut_to_one_line_and_long_task_lists_summarised() ->
     assert "second line" not in text
     assert max(len(line) for line in text.splitlines()) < 400
     assert "- and 2 more" in text and "erase-9" in text and "erase-10" not in text
+
+
+def test_each_flow_failure_is_keyed_so_the_artifacts_page_lists_it() -> None:
+    from tasks.failure import failure_artifact_key
+
+    assert failure_artifact_key("run_experiment") == "failure-run-experiment"
+    assert failure_artifact_key("cost-ingestion") == "failure-cost-ingestion"

@@ -85,6 +85,18 @@ def test_flow_runs_the_experiment_and_publishes_artifacts(prefect_server, specs,
     assert toxics(proxied) == []
 
 
+def test_an_experiment_that_does_not_pass_ends_the_run_failed(
+    prefect_server, specs, proxied, tmp_path
+):
+    # The steady state "shop is unhealthy" is not met before the method: nothing is injected.
+    probes = [probe("unhealthy", False, "check_passing", check="shop-health", within_seconds=10)]
+    doc = document(specs, method=[hold(0.1)], probes=probes, max_duration_seconds=60)
+    state = run_experiment(str(write(tmp_path / "experiment.yaml", doc)), return_state=True)
+    assert state.is_failed()
+    assert state.message.startswith("experiment FAILED: the steady state was not met before")
+    assert state.result(raise_on_failure=False)["verdict"] == "failed"
+
+
 def test_dry_run_publishes_the_plan_and_injects_nothing(prefect_server, specs, proxied, tmp_path):
     summary = run_experiment(str(_experiment(specs, tmp_path, 0.5)), dry_run=True)
     assert summary["dry_run"] and any("inject latency" in line for line in summary["plan"])

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from flows.synthetic import synthetic_probes
+from tasks.local_server import ThreadedApp, free_port
 from tasks.store import CheckResult, get_engine, session_scope
 from tests.services import chromium_available, require_chromium, services_required
 
@@ -59,3 +60,78 @@ def test_off_slot_run_skips_checks_that_are_not_due(prefect_server, shop):
         region="ap-northeast-1", scheduled_at=SLOT.replace(minute=6), check_types=TYPES
     )
     assert sum(counts.values()) == DUE_AT_SLOT - 1  # the journey waits for minute 10
+
+
+def test_a_run_whose_checks_all_error_ends_failed_with_a_keyed_failure_report(
+    prefect_server, tmp_path, monkeypatch
+):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    monkeypatch.delenv("TRACEO_TEST_UNSET_HOST", raising=False)
+    checks = tmp_path / "checks.yaml"
+    checks.write_text(
+        "checks:\n"
+        "  - {id: unfillable, service: shop-api, frequency: 1m,\n"
+        "     request: {url: 'http://${TRACEO_TEST_UNSET_HOST}/health'}}\n"
+    )
+    state = synthetic_probes(
+        region="eu-west-1", checks_path=str(checks), scheduled_at=SLOT, return_state=True
+    )
+    assert state.is_failed() and "every check errored (1 of 1)" in state.message
+    assert state.result(raise_on_failure=False)["error"] == 1
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
+            )
+        )
+    report = next(a for a in artifacts if a.key == "failure-synthetic-probes")
+    assert "every check errored" in report.data
+
+
+class _CountingTarget(ThreadedApp):
+    """An HTTP target that counts the checks it answers."""
+
+    def __init__(self) -> None:
+        from starlette.applications import Starlette
+        from starlette.responses import PlainTextResponse
+        from starlette.routing import Route
+
+        self.hits = 0
+
+        def ping(request):  # type: ignore[no-untyped-def]
+            self.hits += 1
+            return PlainTextResponse("pong")
+
+        super().__init__(Starlette(routes=[Route("/ping", ping)]), "counting-target")
+
+
+def test_a_retry_after_the_store_was_down_records_without_probing_again(
+    prefect_server, tmp_path, monkeypatch
+):
+    from tasks.probes.tasks import record_results
+    from tasks.settings import get_settings
+    from tests.retrying import retry_flow_run
+
+    monkeypatch.setattr(record_results, "retries", 0)
+    with _CountingTarget() as target:
+        checks = tmp_path / "checks.yaml"
+        checks.write_text(
+            "checks:\n  - {id: ping, service: shop-api, frequency: 1m,\n"
+            f"     request: {{url: '{target.url}/ping'}}}}\n"
+        )
+        down = f"postgresql+psycopg://traceo@127.0.0.1:{free_port()}/traceo"  # nothing listens
+        monkeypatch.setenv("TRACEO_DATABASE_URL", down)
+        get_settings.cache_clear()
+        failed = synthetic_probes(
+            region="eu-west-1", checks_path=str(checks), scheduled_at=SLOT, return_state=True
+        )
+        assert failed.is_failed() and target.hits == 1
+
+        monkeypatch.delenv("TRACEO_DATABASE_URL")  # the store is back
+        get_settings.cache_clear()
+        retried = retry_flow_run(synthetic_probes, failed.state_details.flow_run_id)
+    assert retried.is_completed(), retried.message
+    assert target.hits == 1  # the completed batch was reused, not probed again
+    assert [(r.check_id, r.verdict) for r in _rows()] == [("ping", "pass")]

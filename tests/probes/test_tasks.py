@@ -2,11 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect.states import Failed
 from sqlalchemy import func, select
 
-from tasks.errors import ServiceUnavailableError, SpecError
-from tasks.probes.tasks import _only_transient, record_results, run_check_batch
+from tasks.probes.tasks import record_results, run_check_batch
 from tasks.store import CheckResult, get_engine, session_scope
 from tests.probes.helpers import SLOT, http_check
 
@@ -25,9 +23,3 @@ def test_batch_task_runs_checks_and_record_task_upserts(target: str, tmp_path: P
         rows = session.scalars(select(CheckResult).order_by(CheckResult.check_id)).all()
     assert {r.flow_run_id for r in rows} == {"run-2"}
     assert rows[0].check_id == "broken" and rows[0].verdict == "fail"
-
-
-def test_prefect_retries_only_transient_errors() -> None:
-    assert _only_transient(None, None, Failed(data=ServiceUnavailableError("store down")))
-    assert not _only_transient(None, None, Failed(data=SpecError([])))
-    assert not _only_transient(None, None, Failed(data=ValueError("bug")))
