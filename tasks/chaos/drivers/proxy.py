@@ -32,6 +32,8 @@ from tasks.errors import ConfigurationError, ServiceUnavailableError
 __all__ = ["ProxyDriver"]
 
 DEFAULT_VERIFY_MAX_MS = 1000.0
+# Requests sent through a proxy to verify a fault is gone (clean when one is fast enough).
+PROBES = 3
 
 
 class ProxyDriver:
@@ -163,21 +165,31 @@ class ProxyDriver:
 
 
 def _probe_traffic(listen: str, path: str | None, max_ms: float) -> Verification:
-    """Send traffic through the proxy at ``listen`` and judge it clean or not."""
+    """Send traffic through the proxy at ``listen`` and judge it clean or not.
+
+    Up to :data:`PROBES` requests: a latency toxic slows every one of them, a busy machine only
+    some, so the traffic is clean as soon as one answers within ``max_ms``.
+    """
     host, _, port = listen.rpartition(":")
     host = "127.0.0.1" if host in ("", "0.0.0.0") else host
-    started = time.perf_counter()
     try:
         if path:
-            response = httpx.get(f"http://{host}:{port}{path}", timeout=max(max_ms / 1000, 1.0))
-            elapsed = (time.perf_counter() - started) * 1000
-            if "x-fault-proxy" in response.headers:
-                return Verification(False, f"GET {path} through {listen}: an injected error")
-            if elapsed > max_ms:
-                return Verification(False, f"GET {path} through {listen} took {elapsed:.0f} ms")
-            return Verification(
-                True, f"GET {path} through {listen}: {response.status_code} in {elapsed:.0f} ms"
-            )
+            timings = []
+            for _ in range(PROBES):
+                started = time.perf_counter()
+                response = httpx.get(f"http://{host}:{port}{path}", timeout=max(max_ms / 1000, 1.0))
+                elapsed = (time.perf_counter() - started) * 1000
+                if "x-fault-proxy" in response.headers:
+                    return Verification(False, f"GET {path} through {listen}: an injected error")
+                timings.append(elapsed)
+                if elapsed <= max_ms:
+                    return Verification(
+                        True,
+                        f"GET {path} through {listen}: {response.status_code} in {elapsed:.0f} ms",
+                    )
+            slowest = ", ".join(f"{t:.0f}" for t in timings)
+            return Verification(False, f"GET {path} through {listen} took {slowest} ms")
+        started = time.perf_counter()
         with socket.create_connection((host, int(port)), timeout=max_ms / 1000):
             elapsed = (time.perf_counter() - started) * 1000
         return Verification(True, f"TCP connect through {listen} in {elapsed:.0f} ms")

@@ -49,6 +49,7 @@ def test_verification_notices_slow_traffic_even_without_the_toxic_listed(api, sh
     )
     verification = driver.verify_removed(slow)
     assert not verification.clean and "took" in verification.detail
+    assert verification.detail.count(",") == 2  # every one of the three requests was slow
 
 
 def test_missing_proxy_is_created_when_listen_and_upstream_are_given(api, shop, driver):
