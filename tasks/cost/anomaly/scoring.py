@@ -158,23 +158,24 @@ def _shift(x: np.ndarray, days: int) -> np.ndarray:
     return out
 
 
-def _same_weekday_median(x: np.ndarray) -> np.ndarray:
-    """``out[:, t]`` = median of the finite values among ``x[:, t], x[:, t-7], x[:, t-14],
-    x[:, t-21]`` (NaN before day 21, or when none is finite)."""
+def _same_weekday_median(x: np.ndarray, skip: np.ndarray | None = None) -> np.ndarray:
+    """``out[:, t]`` = median of ``x[:, t], x[:, t-7], x[:, t-14], x[:, t-21]`` (NaN before 21),
+    leaving out the days (columns) marked in ``skip`` (NaN when all four are skipped)."""
     n, days = x.shape
     out = np.full((n, days), np.nan)
     first = WEEK * (WEEKS - 1)
     if days > first:
         lags = np.stack([x[:, WEEK * k : days - WEEK * (WEEKS - 1 - k)] for k in range(WEEKS)])
-        lags.sort(axis=0)  # NaN sorts last
-        count = np.isfinite(lags).sum(axis=0)
-        median = (lags[1] + lags[2]) / 2  # all four known: the usual case
-        if (count < WEEKS).any():
-            low = np.take_along_axis(lags, np.maximum((count - 1) // 2, 0)[None], axis=0)[0]
-            high = np.take_along_axis(lags, np.maximum(count // 2, 0)[None], axis=0)[0]
-            median = np.where(count < WEEKS, (low + high) / 2, median)
-            median[count == 0] = np.nan
-        out[:, first:] = median
+        lags.sort(axis=0)
+        out[:, first:] = (lags[1] + lags[2]) / 2
+        if skip is not None and skip.any():
+            # only the columns whose four weeks hold a skipped day are recomputed
+            kept = np.stack([~skip[WEEK * k : days - WEEK * (WEEKS - 1 - k)] for k in range(WEEKS)])
+            for column in np.flatnonzero(~kept.all(axis=0)):
+                use = [
+                    x[:, first + column - WEEK * k] for k in range(WEEKS) if kept[-1 - k, column]
+                ]
+                out[:, first + column] = np.median(np.stack(use), axis=0) if use else np.nan
     return out
 
 
@@ -231,10 +232,9 @@ def _expected(x: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray, np.
     terms."""
     with np.errstate(invalid="ignore"):
         shares = _ratio(x, _trailing_median(x, WEEK), both_zero=1.0)
-        if labels is not None:
-            # holidays carry their own effect: they do not shape their weekday's index
-            shares[:, np.asarray(labels) == HOLIDAY] = np.nan
-        index = _same_weekday_median(shares)
+        # holidays carry their own effect: they do not shape their weekday's index
+        holidays = None if labels is None else np.asarray(labels) == HOLIDAY
+        index = _same_weekday_median(shares, holidays)
         level = _shift(_trailing_median(_ratio(x, index, both_zero=0.0), WEEK), 1)
         weekday = _shift(index, WEEK)
         expected = weekday * level
