@@ -511,6 +511,7 @@ def bench(quick: bool, only: str | None, json_path: Path | None) -> None:
 
 # Each job's commands live in their own module (click only at import time: start-up stays fast).
 from deployments.cli_chaos import chaos as chaos_group  # noqa: E402
+from deployments.cli_checks import checks_test, synthetic  # noqa: E402
 from deployments.cli_dsr import dsr as dsr_group  # noqa: E402
 from deployments.cli_intake import intake as intake_group  # noqa: E402
 from deployments.cli_intake import submit as dsr_submit  # noqa: E402
@@ -520,6 +521,8 @@ from deployments.cli_ops import OPS_COMMANDS  # noqa: E402
 
 main.add_command(config_command, "config")
 main.add_command(chaos_group, "chaos")
+checks.add_command(checks_test, "test")
+main.add_command(synthetic, "synthetic")
 dsr_group.add_command(dsr_submit, "submit")
 main.add_command(dsr_group, "dsr")
 main.add_command(intake_group, "intake")
