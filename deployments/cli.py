@@ -56,19 +56,23 @@ def checks() -> None:
 @checks.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def checks_validate(paths: tuple[Path, ...]) -> None:
-    """Validate check files (or directories of them); print every problem, exit 1 on any."""
+    """Validate check files and maintenance windows; print every problem, exit 1 on any."""
     from tasks.errors import SpecError
     from tasks.probes.loader import load_checks
+    from tasks.slo.maintenance_loader import load_maintenance
 
     try:
         loaded = load_checks(paths)
+        windows = load_maintenance(paths, loaded)  # windows name checks: only once they load
     except SpecError as exc:
         for issue in exc.issues:
             click.echo(f"error: {issue}", err=True)
         click.echo(f"{len(exc.issues)} problem(s) found", err=True)
         sys.exit(1)
     files = {c.source_file for c in loaded}
-    click.echo(f"OK: {len(loaded)} checks in {len(files)} files")
+    click.echo(
+        f"OK: {len(loaded)} checks in {len(files)} files, {len(windows)} maintenance windows"
+    )
 
 
 @main.group()
