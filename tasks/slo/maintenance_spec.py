@@ -41,6 +41,13 @@ class Weekly(BaseModel):
     day: Weekday
     at: time
 
+    @field_validator("at", mode="before")
+    @classmethod
+    def _quoted(cls, value: Any) -> Any:
+        if isinstance(value, int):  # YAML 1.1 reads an unquoted 5:00 as 300 (base 60)
+            raise ValueError('write the time in quotes, e.g. "05:00"')
+        return value
+
 
 class MaintenanceWindow(BaseModel):
     """One maintenance window; validation covers the window alone (see the loader for the rest)."""

@@ -138,6 +138,21 @@ def test_a_recurrence_needs_a_duration_and_a_rule_at_most_daily(tmp_path: Path) 
     ]
 
 
+def test_an_unquoted_weekly_time_is_refused_not_read_as_minutes(tmp_path: Path) -> None:
+    weekly = """\
+  - id: deploys
+    check: shop-home
+    start: 2026-12-01T00:00
+    weekly: {day: monday, at: 5:00}
+    duration: 30m
+    reason: weekly deploy
+"""
+    assert _problems(tmp_path, weekly) == [
+        f"{tmp_path / 'maintenance.yaml'}: deploys: maintenance[0].weekly.at: "
+        'write the time in quotes, e.g. "05:00"'
+    ]
+
+
 def test_an_rrule_keeps_wall_clock_time_across_daylight_saving() -> None:
     window = MaintenanceWindow.model_validate(
         {
