@@ -56,19 +56,23 @@ def checks() -> None:
 @checks.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def checks_validate(paths: tuple[Path, ...]) -> None:
-    """Validate check files (or directories of them); print every problem, exit 1 on any."""
+    """Validate check files and maintenance windows; print every problem, exit 1 on any."""
     from tasks.errors import SpecError
     from tasks.probes.loader import load_checks
+    from tasks.slo.maintenance_loader import load_maintenance
 
     try:
         loaded = load_checks(paths)
+        windows = load_maintenance(paths, loaded)  # windows name checks: only once they load
     except SpecError as exc:
         for issue in exc.issues:
             click.echo(f"error: {issue}", err=True)
         click.echo(f"{len(exc.issues)} problem(s) found", err=True)
         sys.exit(1)
     files = {c.source_file for c in loaded}
-    click.echo(f"OK: {len(loaded)} checks in {len(files)} files")
+    click.echo(
+        f"OK: {len(loaded)} checks in {len(files)} files, {len(windows)} maintenance windows"
+    )
 
 
 @main.group()
@@ -511,6 +515,7 @@ def bench(quick: bool, only: str | None, json_path: Path | None) -> None:
 
 # Each job's commands live in their own module (click only at import time: start-up stays fast).
 from deployments.cli_chaos import chaos as chaos_group  # noqa: E402
+from deployments.cli_checks import checks_test, synthetic  # noqa: E402
 from deployments.cli_dsr import dsr as dsr_group  # noqa: E402
 from deployments.cli_intake import intake as intake_group  # noqa: E402
 from deployments.cli_intake import submit as dsr_submit  # noqa: E402
@@ -520,6 +525,8 @@ from deployments.cli_ops import OPS_COMMANDS  # noqa: E402
 
 main.add_command(config_command, "config")
 main.add_command(chaos_group, "chaos")
+checks.add_command(checks_test, "test")
+main.add_command(synthetic, "synthetic")
 dsr_group.add_command(dsr_submit, "submit")
 main.add_command(dsr_group, "dsr")
 main.add_command(intake_group, "intake")

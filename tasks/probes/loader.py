@@ -29,7 +29,9 @@ from tasks.specs import load_specs, validation_issues
 
 __all__ = ["load_checks", "select_checks"]
 
-_TOP_LEVEL = frozenset({"checks", "defaults"})
+# ``maintenance:`` documents hold maintenance windows (tasks.slo.maintenance_loader reads them)
+_TOP_LEVEL = frozenset({"checks", "defaults", "maintenance"})
+_UNKNOWN_TOP_LEVEL = "unknown field (expected checks, defaults, maintenance)"
 _MERGED = frozenset({"retry"})
 
 
@@ -64,8 +66,10 @@ def load_checks(paths: Iterable[Path | str]) -> list[AnyCheck]:
     def split(file: Path, document: Any) -> Iterator[tuple[str | None, Any, tuple[int | str, ...]]]:
         if not isinstance(document, dict):
             raise SpecError([SpecIssue(str(file), None, None, "expected a mapping with checks:")])
+        if "maintenance" in document and "checks" not in document:
+            return  # windows only
         issues = [
-            SpecIssue(str(file), None, str(key), "unknown field (expected checks, defaults)")
+            SpecIssue(str(file), None, str(key), _UNKNOWN_TOP_LEVEL)
             for key in document
             if key not in _TOP_LEVEL
         ]

@@ -8,16 +8,20 @@ the service itself is failing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from tasks.slo.burn import AlertSignal, AlertTier, NoDataRule, budget_fraction_spent, exceeds
 from tasks.slo.definition import SloDefinition
 from tasks.slo.engine import BAD, EVENTS, UNITS, GridRow, RowCounts, window_counts
-from tasks.slo.events import CheckResults, Events, select_events
+from tasks.slo.events import CheckResults, Events, indicator_checks, select_events
 from tasks.slo.report import RegionReport, SloReport, WindowBurn
 from tasks.slo.windows import CalendarWindow, format_seconds
+
+if TYPE_CHECKING:
+    from tasks.slo.maintenance import MaintenanceCalendar
 
 __all__ = ["evaluate_results", "evaluate_slo", "evaluate_slos"]
 
@@ -50,10 +54,29 @@ def evaluate_results(
     results: CheckResults,
     now: datetime,
     check_services: Mapping[str, str] | None = None,
+    maintenance: MaintenanceCalendar | None = None,
 ) -> list[SloReport]:
-    """Select each SLO's events from raw check results, then evaluate them all."""
-    events = [select_events(slo.indicator, results, check_services) for slo in slos]
-    return evaluate_slos(slos, events, now)
+    """Select each SLO's events from raw check results, then evaluate them all.
+
+    With ``maintenance``, failures inside a window are not events, and each report lists the
+    windows holding its SLO at ``now`` (see :mod:`tasks.slo.maintenance`).
+    """
+    events = [select_events(s.indicator, results, check_services, maintenance) for s in slos]
+    reports = evaluate_slos(slos, events, now)
+    if not maintenance:
+        return reports
+    return [
+        dataclasses.replace(
+            report,
+            maintenance=tuple(
+                w.describe()
+                for w in maintenance.holding(
+                    slo.service, indicator_checks(slo.indicator, check_services), now
+                )
+            ),
+        )
+        for slo, report in zip(slos, reports, strict=True)
+    ]
 
 
 class _Plan:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -13,7 +13,10 @@ import numpy.typing as npt
 from tasks.errors import ConfigurationError
 from tasks.slo.definition import Indicator
 
-__all__ = ["CheckResults", "Events", "select_events"]
+if TYPE_CHECKING:
+    from tasks.slo.maintenance import MaintenanceCalendar
+
+__all__ = ["CheckResults", "Events", "indicator_checks", "select_events"]
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,28 @@ class CheckResults:
         )
 
 
+def indicator_checks(
+    indicator: Indicator, check_services: Mapping[str, str] | None = None
+) -> list[str]:
+    """The check ids an SLI counts.
+
+    Raises:
+        ConfigurationError: the SLI selects by service and ``check_services`` is missing.
+    """
+    if indicator.service is None:
+        return list(indicator.checks)
+    if check_services is None:
+        raise ConfigurationError(
+            f"SLI {indicator.name} selects checks by service; pass check_services"
+        )
+    return [c for c, s in check_services.items() if s == indicator.service]
+
+
 def select_events(
     indicator: Indicator,
     results: CheckResults,
     check_services: Mapping[str, str] | None = None,
+    maintenance: MaintenanceCalendar | None = None,
 ) -> Events:
     """Pick the results an SLI counts and classify them good or bad.
 
@@ -94,18 +115,13 @@ def select_events(
         indicator: the SLI (which checks, which verdicts, an optional latency threshold).
         results: check results of any checks; only the selected ones are used.
         check_services: check id -> service, needed when the SLI selects checks by service.
+        maintenance: planned windows; a bad result inside one of its check's windows is dropped
+            (it spends no budget), a good one still counts.
 
     Raises:
         ConfigurationError: the SLI selects by service and ``check_services`` is missing.
     """
-    if indicator.service is not None:
-        if check_services is None:
-            raise ConfigurationError(
-                f"SLI {indicator.name} selects checks by service; pass check_services"
-            )
-        check_ids = [c for c, s in check_services.items() if s == indicator.service]
-    else:
-        check_ids = list(indicator.checks)
+    check_ids = indicator_checks(indicator, check_services)
     mask = np.isin(results.check_id, np.asarray(check_ids, dtype=object))
     mask &= np.isin(results.verdict, np.asarray(indicator.total_verdicts, dtype=object))
     if indicator.latency_op is not None:
@@ -118,6 +134,9 @@ def select_events(
     else:
         idx = np.flatnonzero(mask)
         good = np.isin(results.verdict[idx], np.asarray(indicator.good_verdicts, dtype=object))
+    if maintenance:
+        kept = good | ~maintenance.covered(results.check_id[idx], results.started_at[idx])
+        idx, good = idx[kept], good[kept]
     names, codes = np.unique(results.region[idx].astype(str), return_inverse=True)
     return Events(
         results.started_at[idx].astype(np.int64),

@@ -52,6 +52,7 @@ def decide_gate(
 ) -> GateDecision:
     """Pass when every SLO of ``service`` keeps more than ``min_budget`` of its error budget and no
     page-tier alert fires. An SLO without data blocks the release: nothing shows it is healthy.
+    Maintenance windows under way are listed after the reasons; they change no verdict.
     With ``require_experiment``, ``last_experiment`` must also exist and have passed.
     """
     mine = [r for r in reports if r.service == service]
@@ -71,12 +72,14 @@ def decide_gate(
             for a in report.firing
             if a.severity == "page"
         )
+    # Planned maintenance neither blocks nor passes a release; the gate says it is under way.
+    notes = sorted({line for report in mine for line in report.maintenance})
     experiment_ok, experiment_reason = _experiment_reason(service, last_experiment)
     if require_experiment and not experiment_ok:
         reasons.append(experiment_reason)
     if reasons:
-        return GateDecision(service, False, reasons)
+        return GateDecision(service, False, reasons + notes)
     ok = [f"{r.slo_id}: {r.budget_remaining:.1%} of the error budget left" for r in mine]
     if require_experiment:
         ok.append(experiment_reason)
-    return GateDecision(service, True, ok)
+    return GateDecision(service, True, ok + notes)

@@ -88,6 +88,8 @@ class SloReport:
     last_event_at: datetime | None
     min_events: int
     min_failing_regions: int
+    # planned maintenance under way that holds this SLO's pages (one line per window)
+    maintenance: tuple[str, ...] = ()
 
     @property
     def firing(self) -> list[AlertSignal]:
@@ -112,4 +114,5 @@ class SloReport:
         data["burn_rates"] = {k: v.to_dict() for k, v in self.burn_rates.items()}
         data["regions"] = [r.to_dict() for r in self.regions]
         data["alerts"] = [a.to_dict() for a in self.alerts]
+        data["maintenance"] = list(self.maintenance)
         return data

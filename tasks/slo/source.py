@@ -11,8 +11,10 @@ from sqlalchemy import Engine
 from tasks.probes.loader import load_checks
 from tasks.slo.definition import SloDefinition
 from tasks.slo.evaluate import evaluate_results
-from tasks.slo.events import CheckResults
+from tasks.slo.events import CheckResults, indicator_checks
 from tasks.slo.loader import load_slos
+from tasks.slo.maintenance import MaintenanceCalendar
+from tasks.slo.maintenance_loader import load_maintenance
 from tasks.slo.report import SloReport
 from tasks.store.check_results import fetch_results
 
@@ -40,10 +42,7 @@ def _selected_checks(
 ) -> list[str] | None:
     ids: set[str] = set()
     for slo in slos:
-        if slo.indicator.service is not None:
-            ids.update(c for c, s in check_services.items() if s == slo.indicator.service)
-        else:
-            ids.update(slo.indicator.checks)
+        ids.update(indicator_checks(slo.indicator, check_services))
     return sorted(ids)
 
 
@@ -52,6 +51,7 @@ def evaluate_from_store(
     slos: Sequence[SloDefinition],
     check_services: dict[str, str],
     now: datetime,
+    maintenance: MaintenanceCalendar | None = None,
 ) -> list[SloReport]:
     """Fetch the results every SLO needs in one query and evaluate them all at ``now``.
 
@@ -60,6 +60,7 @@ def evaluate_from_store(
         slos: SLO objectives to evaluate.
         check_services: check id -> service, for SLIs that select checks by service.
         now: the evaluation instant (timezone-aware).
+        maintenance: planned windows (their failures spend no budget; they hold pages).
     """
     if not slos:
         return []
@@ -73,7 +74,7 @@ def evaluate_from_store(
     results = CheckResults(
         columns.check_id, columns.region, columns.started_at, columns.verdict, columns.duration_ms
     )
-    return evaluate_results(slos, results, now, check_services)
+    return evaluate_results(slos, results, now, check_services, maintenance)
 
 
 def evaluate_specs(
@@ -83,11 +84,15 @@ def evaluate_specs(
     now: datetime,
     service: str | None = None,
 ) -> list[SloReport]:
-    """Load SLO and check specs from files, then evaluate (``service``'s) SLOs over the store.
+    """Load SLO, check and maintenance specs, then evaluate (``service``'s) SLOs over the store.
+
+    Maintenance windows are read from ``checks_path``, where they sit next to the checks.
 
     Raises:
         SpecError: a spec file is invalid.
     """
     slos = [s for s in load_slos([slos_path]) if service is None or s.service == service]
-    check_services = {c.id: c.service for c in load_checks([checks_path])}
-    return evaluate_from_store(engine, slos, check_services, now)
+    checks = load_checks([checks_path])
+    check_services = {c.id: c.service for c in checks}
+    calendar = MaintenanceCalendar(load_maintenance([checks_path], checks), check_services)
+    return evaluate_from_store(engine, slos, check_services, now, calendar)

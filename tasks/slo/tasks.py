@@ -21,7 +21,13 @@ from tasks.slo.source import evaluate_specs
 from tasks.slo.status import render_table, status_rows
 from tasks.store import get_engine
 
-__all__ = ["evaluate_slo_reports", "publish_slo_report", "route_slo_alerts", "save_slo_evaluations"]
+__all__ = [
+    "evaluate_slo_reports",
+    "publish_slo_report",
+    "route_slo_alerts",
+    "routed_signals",
+    "save_slo_evaluations",
+]
 
 
 @task(name="evaluate-slos")
@@ -39,17 +45,13 @@ def save_slo_evaluations(reports: Sequence[SloReport]) -> int:
     return save_evaluations(get_engine(), reports)
 
 
-@task(name="route-slo-alerts")
-def route_slo_alerts(
-    reports: Sequence[SloReport],
-    now: datetime,
-    notify_via: str | None = None,
-    remind_every: Mapping[str, timedelta] = DEFAULT_REMIND_EVERY,
-) -> list[AlertOutcome]:
-    """Fire, remind and resolve every alert signal.
+def routed_signals(
+    reports: Sequence[SloReport], notify_via: str | None = None
+) -> list[RoutedSignal]:
+    """Each report's alert signals with their targets; pages of SLOs held by maintenance wait.
 
-    Notices go to the signal's own targets, or all to ``notify_via`` when given (a staging or
-    demo channel); a firing alert is repeated at most every ``remind_every[severity]``.
+    A held page is not routed at all: its alert state stays as it was, so it neither fires nor
+    resolves during the window, and fires after it if the SLO still burns then.
     """
 
     def targets(signal: AlertSignal) -> tuple[str, ...]:
@@ -57,7 +59,27 @@ def route_slo_alerts(
             return ()
         return (notify_via,) if notify_via else tuple(signal.targets)
 
-    signals = [RoutedSignal(r.slo_id, a, targets(a)) for r in reports for a in r.alerts]
+    return [
+        RoutedSignal(r.slo_id, a, targets(a))
+        for r in reports
+        for a in r.alerts
+        if not (r.maintenance and a.severity == "page")
+    ]
+
+
+@task(name="route-slo-alerts")
+def route_slo_alerts(
+    reports: Sequence[SloReport],
+    now: datetime,
+    notify_via: str | None = None,
+    remind_every: Mapping[str, timedelta] = DEFAULT_REMIND_EVERY,
+) -> list[AlertOutcome]:
+    """Fire, remind and resolve every alert signal; pages wait while maintenance holds the SLO.
+
+    Notices go to the signal's own targets, or all to ``notify_via`` when given (a staging or
+    demo channel); a firing alert is repeated at most every ``remind_every[severity]``.
+    """
+    signals = routed_signals(reports, notify_via)
     outcomes = route_alerts(get_engine(), signals, BlockNotifier(), now, remind_every)
     logger = get_run_logger()
     for o in outcomes:

@@ -12,8 +12,29 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "deployments" / "checks"
 def test_validate_prints_a_summary_for_valid_files() -> None:
     result = CliRunner().invoke(main, ["checks", "validate", str(EXAMPLES)])
     assert result.exit_code == 0, result.output
-    files = len(list(EXAMPLES.glob("*.yaml")))
-    assert result.output.startswith("OK: ") and result.output.rstrip().endswith(f"in {files} files")
+    texts = [p.read_text(encoding="utf-8") for p in EXAMPLES.glob("*.yaml")]
+    files = sum("\nchecks:" in text for text in texts)
+    windows = sum(text.count("\n  - id:") for text in texts if "\nmaintenance:" in text)
+    assert result.output.startswith("OK: ")
+    assert result.output.rstrip().endswith(f"in {files} files, {windows} maintenance windows")
+
+
+def test_validate_reports_a_bad_maintenance_window(tmp_path: Path) -> None:
+    (tmp_path / "checks.yaml").write_text(
+        "checks:\n  - {id: one, service: s, request: {url: 'http://x'}}\n", encoding="utf-8"
+    )
+    windows = tmp_path / "maintenance.yaml"
+    windows.write_text(
+        "maintenance:\n  - {id: w, service: nope, start: 2027-01-01T00:00, "
+        "end: 2027-01-01T01:00, reason: r}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["checks", "validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: {windows}: w: maintenance[0].service: unknown service 'nope' (known: s)",
+        "1 problem(s) found",
+    ]
 
 
 def test_validate_prints_every_problem_and_exits_non_zero(tmp_path: Path) -> None:
