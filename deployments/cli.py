@@ -12,12 +12,12 @@ import click
 
 from deployments.cli_config import check_environment
 from deployments.cli_config import config as config_command
-from deployments.cli_errors import fail_on_traceo_error
+from deployments.cli_errors import TraceoGroup, fail_on_traceo_error
 
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=TraceoGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="traceo-jobs")
 @click.pass_context
 def main(ctx: click.Context) -> None:

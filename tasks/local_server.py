@@ -10,6 +10,8 @@ from typing import Any, Self
 
 import uvicorn
 
+from tasks.errors import ServiceUnavailableError
+
 __all__ = ["ThreadedApp", "free_port"]
 
 
@@ -48,7 +50,7 @@ class ThreadedApp:
             if self._server.started:
                 return self
             time.sleep(0.02)
-        raise RuntimeError(f"{self.name} did not start on {self.url}")
+        raise ServiceUnavailableError(f"{self.name} did not start on {self.url} in {timeout:g} s")
 
     def stop(self) -> None:
         self._server.should_exit = True

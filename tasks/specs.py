@@ -72,6 +72,16 @@ class _BoundedLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, IndexError, OverflowError) as exc:
+            # PyYAML's constructors trust a value's tag: `!!int _`, `2024-02-30`, `!!float .`
+            tag = str(node.tag).rpartition(":")[2]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"not a valid {tag} ({exc})", node.start_mark
+            ) from None
+
     def construct_document(self, node: Any) -> Any:
         sizes: dict[int, int] = {}
 

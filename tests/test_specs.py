@@ -49,6 +49,22 @@ def test_an_oversized_file_is_refused(tmp_path: Path) -> None:
     assert reason.startswith("refused: 1,100,003 characters")
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("checks: !!int _\n", "not a valid int (string index out of range)"),
+        ("created: 2024-02-30\n", "not a valid timestamp (day is out of range for month)"),
+        ("x: !!float .\n", "not a valid float (could not convert string to float: '.')"),
+    ],
+)
+def test_a_value_that_does_not_fit_its_tag_is_refused_with_its_line(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    assert (
+        _refusal(tmp_path, text) == f"invalid YAML: line 1, column {text.index(':') + 3}: {reason}"
+    )
+
+
 def test_ordinary_aliases_and_nesting_still_load(tmp_path: Path) -> None:
     path = tmp_path / "spec.yaml"
     path.write_text("base: &base {a: 1, b: [1, 2]}\nother: {<<: *base, c: 3}\n", encoding="utf-8")

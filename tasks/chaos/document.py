@@ -13,6 +13,7 @@ hypothesis (mostly typos, which chaostoolkit-lib would ignore) and the experimen
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -110,6 +111,15 @@ class ExperimentSpec(BaseModel):
     rollbacks: list[Activity] = Field(default_factory=list)
     runtime: Any = None
 
+    @field_validator("configuration", "secrets")
+    @classmethod
+    def _env_references_are_complete(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # chaostoolkit-lib reads value["key"] and converts the variable without checking either
+        problems = list(_env_reference_problems(value))
+        if problems:
+            raise PydanticCustomError("traceo_env_reference", "; ".join(problems))
+        return value
+
     @field_validator("runtime")
     @classmethod
     def _no_runtime(cls, value: Any) -> None:
@@ -120,3 +130,25 @@ class ExperimentSpec(BaseModel):
                 "(hypothesis.strategy, rollback_strategy)",
             )
         return None
+
+
+_ENV_TYPES = ("str", "string", "int", "integer", "float", "number", "bytes", "bool", "json")
+
+
+def _env_reference_problems(values: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    """What is wrong with each ``{type: env, key: NAME}`` reference (secrets nest in scopes)."""
+    for name, value in values.items():
+        if not isinstance(value, dict):
+            continue
+        where = f"{prefix}{name}"
+        if value.get("type") != "env":
+            if "type" not in value:  # a scope of secrets
+                yield from _env_reference_problems(value, f"{where}.")
+            continue
+        key, kind, default = value.get("key"), value.get("env_var_type"), value.get("default")
+        if not isinstance(key, str) or not key:
+            yield f"{where}: an env reference needs key: the name of an environment variable"
+        if kind is not None and kind not in _ENV_TYPES:
+            yield f"{where}: env_var_type must be one of {', '.join(_ENV_TYPES)}"
+        if not isinstance(default, str | int | float | bool | None):
+            yield f"{where}: an env reference's default must be a single value"

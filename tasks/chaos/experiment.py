@@ -226,6 +226,9 @@ def _read_format(
         ensure_experiment_is_valid(copy.deepcopy(document))
     except ChaosException as exc:
         return spec, [SpecIssue(str(path), title, None, f"chaostoolkit: {exc}")]
+    except ValueError:  # an env variable chaostoolkit-lib converts (int, float, json); no value
+        reason = "an environment variable's value does not convert to its env_var_type"
+        return spec, [SpecIssue(str(path), title, "configuration", reason)]
     return spec, []
 
 

@@ -213,3 +213,34 @@ def test_experiment_runtime_is_refused_as_not_supported(specs, tmp_path):
         f"{tmp_path / 'bad.yaml'}: test experiment: runtime: not supported: Traceo takes the "
         "strategies from extensions.traceo (hypothesis.strategy, rollback_strategy)"
     )
+
+
+def test_incomplete_env_references_are_refused_naming_each(specs, tmp_path):
+    doc = document(specs, method=[inject(100)])
+    doc["configuration"] = {
+        "url": {"type": "env"},
+        "port": {"type": "env", "key": "P", "env_var_type": "port"},
+    }
+    doc["secrets"] = {"shop": {"token": {"type": "env", "key": None}}}
+    where = f"{tmp_path / 'bad.yaml'}: test experiment"
+    needs_key = "an env reference needs key: the name of an environment variable"
+    types = "str, string, int, integer, float, number, bytes, bool, json"
+    assert _issues(write(tmp_path / "bad.yaml", doc)) == [
+        f"{where}: configuration: url: {needs_key}; port: env_var_type must be one of {types}",
+        f"{where}: secrets: shop.token: {needs_key}",
+    ]
+
+
+def test_an_env_value_that_does_not_convert_is_refused_without_the_value(
+    specs, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("TRACEO_TEST_PORT", "not-a-number")
+    doc = document(specs, method=[inject(100)])
+    doc["configuration"] = {
+        "port": {"type": "env", "key": "TRACEO_TEST_PORT", "env_var_type": "int"}
+    }
+    [issue] = _issues(write(tmp_path / "bad.yaml", doc))
+    assert issue == (
+        f"{tmp_path / 'bad.yaml'}: test experiment: configuration: an environment variable's "
+        "value does not convert to its env_var_type"
+    )

@@ -56,3 +56,10 @@ def test_an_unknown_type_or_source_name_is_refused(tmp_path):
         load_source_configs(path)
     with pytest.raises(NotFoundError, match=r"unknown cost source 'nope' \(defined: aws-ce, "):
         get_source_config(load_source_configs(), "nope")
+
+
+def test_a_type_that_is_not_text_is_refused_like_an_unknown_one(tmp_path):
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources:\n  x:\n    type: [focus_files]\n")
+    with pytest.raises(SpecError, match="x: type: must be one of aws_cost_explorer, focus_files"):
+        load_source_configs(path)

@@ -102,7 +102,8 @@ def load_source_configs(path: Path | None = None) -> dict[str, SourceConfig]:
     issues: list[SpecIssue] = []
     for name, body in parsed.sources.items():
         body = body or {}
-        model = _MODELS.get(body.get("type"))
+        kind = body.get("type")
+        model = _MODELS.get(kind) if isinstance(kind, str) else None
         if model is None:
             known = ", ".join(_MODELS)
             issues.append(SpecIssue(str(path), name, "type", f"must be one of {known}"))
