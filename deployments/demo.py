@@ -112,7 +112,7 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
         from flows.slo import evaluate_slos
         from flows.synthetic import synthetic_probes
 
-        types = sorted({c.type for c in checks})
+        types: list[str] = sorted({c.type for c in checks})
         if "browser" in types and not browser_available(settings.chromium_path):
             types.remove("browser")
             echo("Browser checks skipped: no Chromium here (apt-get install chromium, or set")

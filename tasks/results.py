@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Any, cast
 
-from prefect.cache_policies import INPUTS, RUN_ID, TASK_SOURCE
+from prefect.cache_policies import INPUTS, RUN_ID, TASK_SOURCE, Inputs
 
 from tasks.errors import ConfigurationError
 from tasks.settings import get_settings
@@ -90,9 +90,7 @@ def reused_in_retry(*ignored: str) -> dict[str, Any]:
         ignored: parameters left out of the key, because a retry passes them differently
             without changing the result (e.g. whether to wait for each check's instant).
     """
-    inputs = INPUTS
-    for name in ignored:
-        inputs = inputs - name
+    inputs = Inputs(exclude=[*INPUTS.exclude, *ignored])
     return {"cache_policy": inputs + TASK_SOURCE + RUN_ID, "persist_result": True}
 
 

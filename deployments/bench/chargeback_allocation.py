@@ -17,7 +17,7 @@ import time
 import uuid
 from decimal import Decimal
 from fnmatch import fnmatchcase
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -249,6 +249,7 @@ def load_lines(conn: Any, columns: Any) -> int:
     """Insert generated :class:`CostColumns` into ``cost_lines`` (COPY on PostgreSQL)."""
     import pyarrow as pa
     import pyarrow.compute as pc
+    from sqlalchemy import Table
 
     from tasks.cost.bulk import write_rows
     from tasks.store.cost_models import CostLine
@@ -262,7 +263,7 @@ def load_lines(conn: Any, columns: Any) -> int:
         "billing_account_id": "111111111111",
         "provider_name": "AWS",
     }
-    return write_rows(conn, CostLine.__table__, table, constants)
+    return write_rows(conn, cast(Table, CostLine.__table__), table, constants)
 
 
 def run_from_postgres(quick: bool) -> Measurement:

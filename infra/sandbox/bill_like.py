@@ -140,7 +140,7 @@ def make_bill_like(
     usage = np.maximum(level * shape * noise, 0.0)
 
     truth: list[TrueAnomaly] = []
-    for row in np.flatnonzero(rng.random(n_series) < anomaly_share):
+    for row in map(int, np.flatnonzero(rng.random(n_series) < anomaly_share)):
         at = int(rng.integers(first_anomaly_day, days - 25))
         for _ in range(int(rng.integers(1, 3))):
             usual = float(level[row, 0] * shape[row, at])
@@ -151,7 +151,7 @@ def make_bill_like(
                 length = int(rng.integers(1, 6))
                 size = max(float(np.exp(rng.uniform(np.log(0.2), np.log(4.0)))), floor)
                 usage[row, at : at + length] *= 1 + size
-                truth.append(TrueAnomaly(int(row), at, at + length - 1, "spike", size))
+                truth.append(TrueAnomaly(row, at, at + length - 1, "spike", size))
             else:
                 length = int(rng.integers(7, 12))
                 opening = max(0.25, floor)
@@ -159,7 +159,7 @@ def make_bill_like(
                     opening + (1 - opening) * np.arange(length) / 6, max(1.0, opening)
                 )
                 usage[row, at : at + length] *= 1 + ramp
-                truth.append(TrueAnomaly(int(row), at, at + length - 1, "leak", 1.0))
+                truth.append(TrueAnomaly(row, at, at + length - 1, "leak", 1.0))
             at += length + int(rng.integers(10, 25))
             if at >= days - 10:
                 break

@@ -102,6 +102,8 @@ def run_drift_demo(echo: Callable[[str], None], engine: Engine, home: Path) -> d
             summary["retrain"] = result.summary()
 
     champion = alias_version(engine, MODEL, CHAMPION)
+    if champion is None:  # the story above always ends with a champion
+        raise RuntimeError(f"drift demo: no champion of {MODEL} after the retrain")
     recent = frame[frame["event_timestamp"] >= today - timedelta(days=2)]
     ids = [int(e) for e in recent["entity_id"].drop_duplicates().head(5)]
     scored = score_online(repo, load_artifact(champion), ids)

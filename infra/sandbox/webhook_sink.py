@@ -45,7 +45,8 @@ class WebhookSink:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/hook"
+        name = host.decode() if isinstance(host, bytes) else host
+        return f"http://{name}:{port}/hook"
 
     def __enter__(self) -> WebhookSink:
         self._thread.start()

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import CursorResult, Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tasks.errors import PermanentError
@@ -166,11 +166,16 @@ def acquire_retrain_lease(
         except IntegrityError:
             session.rollback()
     with session_scope(engine) as session:
-        taken = session.execute(
-            update(RetrainLease)
-            .where(RetrainLease.model == model, RetrainLease.expires_at < now)
-            .values(holder=holder, acquired_at=now, expires_at=now + ttl)
-        ).rowcount
+        # an UPDATE's result is a cursor result: it has a row count
+        result = cast(
+            CursorResult[Any],
+            session.execute(
+                update(RetrainLease)
+                .where(RetrainLease.model == model, RetrainLease.expires_at < now)
+                .values(holder=holder, acquired_at=now, expires_at=now + ttl)
+            ),
+        )
+        taken = result.rowcount
         if taken == 1:
             return
         lease = session.get(RetrainLease, model)

@@ -146,7 +146,7 @@ def load_policy(path: Path | str | None = None) -> Policy:
             issues.append(SpecIssue(str(file), str(dup), "name", "model listed more than once"))
     for key in sorted(set(raw) - {"models"}):
         issues.append(SpecIssue(str(file), None, key, "unknown field (not supported)"))
-    if issues:
+    if issues or not isinstance(models, list):
         raise SpecError(issues)
     return Policy(models=[ModelPolicy.model_validate(m) for m in models], source=str(file))
 

@@ -243,9 +243,9 @@ def promote(engine: Engine, model: str, version: int, reason: str = "promoted") 
         challenger = session.get(ModelAlias, (model, CHALLENGER))
         if challenger is not None and challenger.version == version:
             _move(session, model, CHALLENGER, None, f"v{version} promoted to champion")
-        row = session.scalar(
+        row = session.scalars(
             select(ModelVersion).where(ModelVersion.model == model, ModelVersion.version == version)
-        )
+        ).one()
         row.rolled_back = False
     return get_version(engine, model, version)
 
@@ -286,11 +286,11 @@ def rollback(engine: Engine, model: str, reason: str = "rollback") -> VersionInf
             raise NoPreviousChampionError(
                 f"model {model!r}: no earlier champion than v{current.version} to roll back to"
             )
-        rolled = session.scalar(
+        rolled = session.scalars(
             select(ModelVersion).where(
                 ModelVersion.model == model, ModelVersion.version == current.version
             )
-        )
+        ).one()
         rolled.rolled_back = True
         _move(session, model, CHAMPION, target, f"{reason} (from v{current.version})")
     return get_version(engine, model, target)

@@ -240,7 +240,11 @@ def ticket_client_for(source: str) -> TicketClient:
         return NullTicketClient()
     if source not in ("jira", "servicenow", "zendesk"):
         raise ConfigurationError(f"no ticketing system for source {source!r}")
-    model = {"jira": JiraSettings, "servicenow": ServiceNowSettings, "zendesk": ZendeskSettings}
+    model: dict[str, type[JiraSettings | ServiceNowSettings | ZendeskSettings]] = {
+        "jira": JiraSettings,
+        "servicenow": ServiceNowSettings,
+        "zendesk": ZendeskSettings,
+    }
     settings: Any = load(model[source])
     url = _required(settings, "url", source)
     secret_field = "password" if source == "servicenow" else "token"

@@ -294,7 +294,7 @@ class _Engine:
     async def _steps(
         self, prepared: _Prepared, page: Page, ctx: RenderContext, attempt: _Attempt
     ) -> None:
-        check, label = prepared.check, None
+        check, label = prepared.check, "(before the first step)"
         t0 = time.perf_counter()
         try:
             async with asyncio.timeout(prepared.deadline_seconds):

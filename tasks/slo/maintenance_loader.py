@@ -112,7 +112,7 @@ def _overlaps(found: Sequence[_Found]) -> list[SpecIssue]:
     for (kind, name), group in by_target.items():
         starts = [int(_utc(f.window).timestamp()) for f in group]
         lo, hi = min(starts), max(starts) + int(OVERLAP_HORIZON.total_seconds())
-        spans = []
+        spans: list[tuple[int, int, int]] = []
         for owner, f in enumerate(group):
             begins, ends = f.window.occurrences(lo, hi)
             spans.extend(zip(begins.tolist(), ends.tolist(), [owner] * len(begins), strict=True))

@@ -146,15 +146,16 @@ def create_app(faults: Faults | None = None) -> FastAPI:
         _require_token(authorization)
         if not any(p["id"] == body.product_id for p in PRODUCTS):
             raise HTTPException(status_code=422, detail="unknown product")
+        order_id = f"ord_{uuid.uuid4().hex[:12]}"
         order = {
-            "id": f"ord_{uuid.uuid4().hex[:12]}",
+            "id": order_id,
             "status": "created",
             "product_id": body.product_id,
             "quantity": body.quantity,
         }
         with state.lock:
-            state.orders[order["id"]] = order
-        response.headers["Location"] = f"/api/orders/{order['id']}"
+            state.orders[order_id] = order
+        response.headers["Location"] = f"/api/orders/{order_id}"
         return order
 
     @app.get("/api/orders/{order_id}")
