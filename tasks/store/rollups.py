@@ -1,0 +1,206 @@
+"""Rollups of check results: per check and region, per minute, hour and day.
+
+A bucket is never incremented: whenever results are written, every minute they touch (where
+each result starts now, and where a replaced result started before) is recomputed from the raw
+results, and the hour and day above it from their minutes and hours. Writing a slot twice, a
+late result or a result moving to another minute all leave each bucket equal to what its raw
+results say. Minutes older than the raw retention's cutoff are sealed: their raw results are
+gone, so nothing recomputes them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, and_, bindparam, or_, select
+
+from tasks.store.models import CheckResult
+from tasks.store.rollup_cells import Bucket, latency_codes
+from tasks.store.rollup_models import CheckRollup, StoreMark
+from tasks.store.sql import dialect_insert, epoch_seconds
+
+__all__ = [
+    "RAW_CUTOFF_MARK",
+    "RESOLUTIONS",
+    "RollupRows",
+    "raw_cutoff",
+    "read_rollups",
+    "refresh_rollups",
+]
+
+MINUTE, HOUR, DAY = 60, 3600, 86400
+RESOLUTIONS = (MINUTE, HOUR, DAY)
+RAW_CUTOFF_MARK = "retention:check_results"
+_ROLLUPS = CheckRollup.__table__
+_RAW = CheckResult.__table__
+
+Key = tuple[str, str, int]  # check_id, region, bucket start (epoch seconds)
+
+
+def _epoch(value: datetime) -> int:
+    return int(value.timestamp())
+
+
+def _dt(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def raw_cutoff(conn: Connection) -> int | None:
+    """Epoch seconds before which raw results have been removed (None: never)."""
+    at = conn.execute(
+        select(StoreMark.__table__.c.at).where(StoreMark.__table__.c.name == RAW_CUTOFF_MARK)
+    ).scalar_one_or_none()
+    if at is None:
+        return None
+    return _epoch(at if at.tzinfo else at.replace(tzinfo=UTC))
+
+
+def refresh_rollups(conn: Connection, touched: Iterable[tuple[str, str, int]]) -> int:
+    """Recompute the buckets holding ``touched`` (check, region, epoch second) at every resolution.
+
+    Returns:
+        Minute buckets recomputed (sealed minutes are skipped).
+    """
+    sealed = raw_cutoff(conn)
+    keys = {(c, r, t - t % MINUTE) for c, r, t in touched}
+    keys = {k for k in keys if sealed is None or k[2] >= sealed}
+    if not keys:
+        return 0
+    minutes = len(keys)
+    _replace(conn, MINUTE, keys, _from_raw(conn, keys))
+    for finer, resolution in pairwise(RESOLUTIONS):
+        keys = {(c, r, b - b % resolution) for c, r, b in keys}
+        _replace(conn, resolution, keys, _from_finer(conn, finer, resolution, keys))
+    return minutes
+
+
+def _span(keys: set[Key], width: int) -> tuple[list[str], int, int]:
+    starts = [b for _, _, b in keys]
+    return sorted({c for c, _, _ in keys}), min(starts), max(starts) + width
+
+
+def _from_raw(conn: Connection, keys: set[Key]) -> dict[Key, Bucket]:
+    checks, start, end = _span(keys, MINUTE)
+    stmt = select(
+        _RAW.c.check_id,
+        _RAW.c.region,
+        epoch_seconds(conn.dialect.name, _RAW.c.started_at),
+        _RAW.c.verdict,
+        _RAW.c.duration_ms,
+    ).where(
+        _RAW.c.check_id.in_(checks), _RAW.c.started_at >= _dt(start), _RAW.c.started_at < _dt(end)
+    )
+    rows = conn.execute(stmt).all()
+    buckets: dict[Key, Bucket] = {k: Bucket() for k in keys}
+    if not rows:
+        return {}
+    duration = np.array([np.nan if r[4] is None else r[4] for r in rows], dtype=np.float64)
+    codes = latency_codes(duration)
+    for (check, region, started, verdict, _), code, ms in zip(rows, codes, duration, strict=True):
+        bucket = buckets.get((check, region, started - started % MINUTE))
+        if bucket is not None:
+            bucket.add_result(verdict, int(code), float(ms), int(started))
+    return {k: b for k, b in buckets.items() if b.cells}
+
+
+def _from_finer(conn: Connection, finer: int, resolution: int, keys: set[Key]) -> dict[Key, Bucket]:
+    checks, start, end = _span(keys, resolution)
+    stmt = select(_ROLLUPS).where(
+        _ROLLUPS.c.resolution == finer,
+        _ROLLUPS.c.check_id.in_(checks),
+        _ROLLUPS.c.bucket_start >= start,
+        _ROLLUPS.c.bucket_start < end,
+    )
+    buckets: dict[Key, Bucket] = {}
+    for row in conn.execute(stmt).mappings():
+        b = row["bucket_start"]
+        key = (row["check_id"], row["region"], b - b % resolution)
+        if key in keys:
+            buckets.setdefault(key, Bucket()).add_row(row)
+    return buckets
+
+
+def _replace(conn: Connection, resolution: int, keys: set[Key], buckets: dict[Key, Bucket]) -> None:
+    """Make the stored buckets ``keys`` equal ``buckets``: upsert those with data, drop the rest."""
+    empty = [{"c": c, "r": r, "b": b} for c, r, b in keys if (c, r, b) not in buckets]
+    if empty:
+        conn.execute(
+            _ROLLUPS.delete().where(
+                _ROLLUPS.c.resolution == resolution,
+                _ROLLUPS.c.check_id == bindparam("c"),
+                _ROLLUPS.c.region == bindparam("r"),
+                _ROLLUPS.c.bucket_start == bindparam("b"),
+            ),
+            empty,
+        )
+    if not buckets:
+        return
+    values = [
+        {"check_id": c, "region": r, "resolution": resolution, "bucket_start": b, **x.as_row()}
+        for (c, r, b), x in buckets.items()
+    ]
+    stmt = dialect_insert(conn.dialect.name)(_ROLLUPS)
+    key = ("check_id", "region", "resolution", "bucket_start")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(key), set_={k: stmt.excluded[k] for k in values[0] if k not in key}
+    )
+    conn.execute(stmt, values)
+
+
+@dataclass(frozen=True)
+class RollupRows:
+    """Rollup rows as columns (``cells`` keeps each row's cell mapping)."""
+
+    check_id: np.ndarray
+    region: np.ndarray
+    resolution: np.ndarray
+    bucket_start: np.ndarray
+    cells: list[Mapping[str, Any]]
+
+    def __len__(self) -> int:
+        return len(self.check_id)
+
+
+def read_rollups(
+    conn: Connection, check_ids: Iterable[str], ranges: Mapping[int, Iterable[tuple[int, int]]]
+) -> RollupRows:
+    """Rows of ``check_ids`` whose bucket starts in one of ``ranges[resolution]`` ([start, end))."""
+    spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for resolution, pairs in ranges.items():
+        spans[resolution].extend(pairs)
+    conditions = [
+        and_(
+            _ROLLUPS.c.resolution == resolution,
+            _ROLLUPS.c.bucket_start >= start,
+            _ROLLUPS.c.bucket_start < end,
+        )
+        for resolution, pairs in spans.items()
+        for start, end in pairs
+        if start < end
+    ]
+    checks = sorted(set(check_ids))
+    if not conditions or not checks:
+        rows: list[Any] = []
+    else:
+        stmt = select(
+            _ROLLUPS.c.check_id,
+            _ROLLUPS.c.region,
+            _ROLLUPS.c.resolution,
+            _ROLLUPS.c.bucket_start,
+            _ROLLUPS.c.cells,
+        ).where(_ROLLUPS.c.check_id.in_(checks), or_(*conditions))
+        rows = conn.execute(stmt).all()
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 5
+    return RollupRows(
+        check_id=np.array(columns[0], dtype=object),
+        region=np.array(columns[1], dtype=object),
+        resolution=np.array(columns[2], dtype=np.int64),
+        bucket_start=np.array(columns[3], dtype=np.int64),
+        cells=list(columns[4]),
+    )
