@@ -19,7 +19,7 @@ from tasks.slo.events import CheckResults, Events, select_events
 from tasks.slo.report import RegionReport, SloReport, WindowBurn
 from tasks.slo.windows import CalendarWindow, format_seconds
 
-__all__ = ["evaluate_results", "evaluate_slo", "evaluate_slos"]
+__all__ = ["evaluate_results", "evaluate_slo", "evaluate_slos", "grid_row"]
 
 
 def evaluate_slo(slo: SloDefinition, events: Events, now: datetime) -> SloReport:
@@ -80,6 +80,11 @@ class _Plan:
             time_slice_target=slo.time_slice_target or 0.0,
             min_failing_regions=slo.min_failing_regions,
         )
+
+
+def grid_row(slo: SloDefinition, now: int) -> GridRow:
+    """The grid ``slo`` is counted on at ``now`` (epoch seconds): its slot, phase and windows."""
+    return _Plan(slo, now).grid
 
 
 def _slots(seconds: int, slot: int) -> int:

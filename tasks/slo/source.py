@@ -1,22 +1,23 @@
-"""Evaluate SLOs over the check results in the store (used by the flow, the gate and status)."""
+"""Evaluate SLOs over the store (used by the flow, the gate and status): rollups, or raw results."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from tasks.probes.loader import load_checks
 from tasks.slo.definition import SloDefinition
-from tasks.slo.evaluate import evaluate_results
-from tasks.slo.events import CheckResults
+from tasks.slo.evaluate import evaluate_slos
+from tasks.slo.events import CheckResults, Events, select_events
 from tasks.slo.loader import load_slos
 from tasks.slo.report import SloReport
+from tasks.slo.rollup_source import check_ids, read_plan, rollup_events
 from tasks.store.check_results import fetch_results
 
-__all__ = ["evaluate_from_store", "evaluate_specs", "lookback_start"]
+__all__ = ["evaluate_from_raw", "evaluate_from_store", "evaluate_specs", "lookback_start"]
 
 
 def lookback_start(slos: Sequence[SloDefinition], now: int) -> int:
@@ -35,16 +36,33 @@ def lookback_start(slos: Sequence[SloDefinition], now: int) -> int:
     return min(starts)
 
 
-def _selected_checks(
-    slos: Sequence[SloDefinition], check_services: dict[str, str]
-) -> list[str] | None:
-    ids: set[str] = set()
-    for slo in slos:
-        if slo.indicator.service is not None:
-            ids.update(c for c, s in check_services.items() if s == slo.indicator.service)
-        else:
-            ids.update(slo.indicator.checks)
-    return sorted(ids)
+def _raw_events(
+    engine: Engine, slos: Sequence[SloDefinition], check_services: dict[str, str], now: int
+) -> list[Events]:
+    """Each SLO's events from the raw results, read in one query."""
+    if not slos:
+        return []
+    ids = sorted({c for slo in slos for c in check_ids(slo.indicator, check_services)})
+    columns = fetch_results(
+        engine,
+        ids,
+        datetime.fromtimestamp(lookback_start(slos, now), UTC),
+        datetime.fromtimestamp(now + 1, UTC),
+    )
+    results = CheckResults(
+        columns.check_id, columns.region, columns.started_at, columns.verdict, columns.duration_ms
+    )
+    return [select_events(slo.indicator, results, check_services) for slo in slos]
+
+
+def evaluate_from_raw(
+    engine: Engine,
+    slos: Sequence[SloDefinition],
+    check_services: dict[str, str],
+    now: datetime,
+) -> list[SloReport]:
+    """Evaluate every SLO at ``now`` from the raw results alone (the reference for rollups)."""
+    return evaluate_slos(slos, _raw_events(engine, slos, check_services, int(now.timestamp())), now)
 
 
 def evaluate_from_store(
@@ -53,7 +71,7 @@ def evaluate_from_store(
     check_services: dict[str, str],
     now: datetime,
 ) -> list[SloReport]:
-    """Fetch the results every SLO needs in one query and evaluate them all at ``now``.
+    """Evaluate every SLO at ``now`` from the rollups (raw results for the SLOs they cannot count).
 
     Args:
         engine: the store.
@@ -64,16 +82,21 @@ def evaluate_from_store(
     if not slos:
         return []
     t = int(now.timestamp())
-    columns = fetch_results(
-        engine,
-        _selected_checks(slos, check_services),
-        datetime.fromtimestamp(lookback_start(slos, t), tz=now.tzinfo),
-        datetime.fromtimestamp(t + 1, tz=now.tzinfo),
+    plans = [read_plan(slo, t) for slo in slos]
+    planned = [i for i, p in enumerate(plans) if p is not None]
+    unplanned = [i for i, p in enumerate(plans) if p is None]
+    events: list[Events | None] = [None] * len(slos)
+    from_rollups = (
+        rollup_events(
+            engine, [slos[i] for i in planned], [plans[i] for i in planned], check_services, t
+        )
+        if planned
+        else []
     )
-    results = CheckResults(
-        columns.check_id, columns.region, columns.started_at, columns.verdict, columns.duration_ms
-    )
-    return evaluate_results(slos, results, now, check_services)
+    from_raw = _raw_events(engine, [slos[i] for i in unplanned], check_services, t)
+    for i, e in zip([*planned, *unplanned], [*from_rollups, *from_raw], strict=True):
+        events[i] = e
+    return evaluate_slos(slos, [e for e in events if e is not None], now)
 
 
 def evaluate_specs(

@@ -14,15 +14,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from itertools import pairwise
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, and_, bindparam, or_, select
 
+from tasks.store.marks import get_mark
 from tasks.store.models import CheckResult
 from tasks.store.rollup_cells import Bucket, latency_codes
-from tasks.store.rollup_models import CheckRollup, StoreMark
+from tasks.store.rollup_models import CheckRollup
 from tasks.store.sql import dialect_insert, epoch_seconds
 
 __all__ = [
@@ -43,22 +45,13 @@ _RAW = CheckResult.__table__
 Key = tuple[str, str, int]  # check_id, region, bucket start (epoch seconds)
 
 
-def _epoch(value: datetime) -> int:
-    return int(value.timestamp())
-
-
 def _dt(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
 def raw_cutoff(conn: Connection) -> int | None:
     """Epoch seconds before which raw results have been removed (None: never)."""
-    at = conn.execute(
-        select(StoreMark.__table__.c.at).where(StoreMark.__table__.c.name == RAW_CUTOFF_MARK)
-    ).scalar_one_or_none()
-    if at is None:
-        return None
-    return _epoch(at if at.tzinfo else at.replace(tzinfo=UTC))
+    return get_mark(conn, RAW_CUTOFF_MARK)
 
 
 def refresh_rollups(conn: Connection, touched: Iterable[tuple[str, str, int]]) -> int:
@@ -145,12 +138,17 @@ def _replace(conn: Connection, resolution: int, keys: set[Key], buckets: dict[Ke
         {"check_id": c, "region": r, "resolution": resolution, "bucket_start": b, **x.as_row()}
         for (c, r, b), x in buckets.items()
     ]
-    stmt = dialect_insert(conn.dialect.name)(_ROLLUPS)
+    conn.execute(_upsert(conn.dialect.name), values)
+
+
+@cache
+def _upsert(dialect: str) -> Any:
+    stmt = dialect_insert(dialect)(_ROLLUPS)
     key = ("check_id", "region", "resolution", "bucket_start")
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(key), set_={k: stmt.excluded[k] for k in values[0] if k not in key}
+    return stmt.on_conflict_do_update(
+        index_elements=key,
+        set_={c.name: stmt.excluded[c.name] for c in _ROLLUPS.c if c.name not in key},
     )
-    conn.execute(stmt, values)
 
 
 @dataclass(frozen=True)
