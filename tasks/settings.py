@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -40,6 +40,26 @@ class Settings(BaseSettings):
     browser_launch_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     evidence_url: str | None = None
     evidence_endpoint_url: str | None = None
+    # Store retention (tasks/store/retention.py): raw check results for drill-down and evidence;
+    # minute rollups for the longest window judged per slot (quorum, time slices); hour and day
+    # rollups for the longest SLO window plus the reporting horizon.
+    raw_retention_days: int = Field(default=14, ge=1)
+    minute_rollup_retention_days: int = Field(default=35, ge=1)
+    rollup_retention_days: int = Field(default=400, ge=1)
+
+    @model_validator(mode="after")
+    def _retention_nests(self) -> Settings:
+        # Rollups are recomputed from what is one level finer: that level must outlive them.
+        if not (
+            self.raw_retention_days
+            <= self.minute_rollup_retention_days
+            <= self.rollup_retention_days
+        ):
+            raise ValueError(
+                "retention must nest: raw_retention_days <= minute_rollup_retention_days"
+                " <= rollup_retention_days"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:
