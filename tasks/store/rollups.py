@@ -19,8 +19,9 @@ from itertools import pairwise
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, bindparam, or_, select
+from sqlalchemy import Connection, and_, bindparam, or_, select, text
 
+from tasks.store.locks import lock_key
 from tasks.store.marks import get_mark
 from tasks.store.models import CheckResult
 from tasks.store.rollup_cells import Bucket, latency_codes
@@ -65,12 +66,32 @@ def refresh_rollups(conn: Connection, touched: Iterable[tuple[str, str, int]]) -
     keys = {k for k in keys if sealed is None or k[2] >= sealed}
     if not keys:
         return 0
+    _serialise(conn, {(c, r) for c, r, _ in keys})
     minutes = len(keys)
     _replace(conn, MINUTE, keys, _from_raw(conn, keys))
     for finer, resolution in pairwise(RESOLUTIONS):
         keys = {(c, r, b - b % resolution) for c, r, b in keys}
         _replace(conn, resolution, keys, _from_finer(conn, finer, resolution, keys))
     return minutes
+
+
+def _serialise(conn: Connection, pairs: set[tuple[str, str]]) -> None:
+    """Hold a lock per (check, region) until commit (PostgreSQL; SQLite has one writer).
+
+    Two writers of one check and region would each recompute a bucket without the other's
+    uncommitted results, and the last to commit would win; serialised, the second recomputes
+    after the first committed and sees both.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    keys = sorted(lock_key(f"rollups:{c}:{r}") for c, r in pairs)
+    conn.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(k) FROM "
+            "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS ordered"
+        ),
+        {"keys": keys},
+    )
 
 
 def _span(keys: set[Key], width: int) -> tuple[list[str], int, int]:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, text
 
 from tasks.store.check_results import upsert_check_results
+from tasks.store.models import CheckResult
 from tasks.store.rollup_models import CheckRollup, StoreMark
-from tasks.store.rollups import RAW_CUTOFF_MARK
+from tasks.store.rollups import RAW_CUTOFF_MARK, refresh_rollups
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 EPOCH0 = int(T0.timestamp())
@@ -135,3 +137,26 @@ def test_cells_keep_latency_on_the_ladder_and_the_latest_start(store_engine) -> 
     }
     assert (hour["results"], hour["no_latency_count"]) == (3, 1)
     assert hour["latency_sum_ms"] == pytest.approx(599.5)
+
+
+def test_concurrent_writers_of_one_minute_both_count_on_postgresql(postgres_schema_url) -> None:
+    from tasks.store import get_engine
+
+    engine = get_engine(postgres_schema_url)
+    first, second = row(0, "fail"), row(0, "pass", scheduled_at=T0 + timedelta(seconds=30))
+    with engine.connect() as conn:
+        with conn.begin():
+            conn.execute(insert(CheckResult), [{**first, "attempts": 1, "detail": {}}])
+            refresh_rollups(conn, [("api-health", "eu-west-1", EPOCH0 + 2)])
+            writer = threading.Thread(target=upsert_check_results, args=(engine, [second]))
+            writer.start()
+            while not conn.execute(
+                text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            ).scalar():
+                writer.join(0.05)  # the second writer now waits for this transaction
+        writer.join()
+
+    assert buckets(engine, 60) == {("eu-west-1", 0): Counter({"fail": 1, "pass": 1})}
+    with engine.begin() as conn:
+        conn.execute(delete(CheckRollup))
+        conn.execute(delete(CheckResult))
