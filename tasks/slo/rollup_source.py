@@ -25,11 +25,13 @@ import numpy as np
 from sqlalchemy import Engine
 
 from tasks.slo.definition import Indicator, SloDefinition
+from tasks.slo.engine import GridRow
 from tasks.slo.evaluate import grid_row
 from tasks.slo.events import CheckResults, Events, select_events
 from tasks.store.check_results import fetch_results
-from tasks.store.rollup_cells import NO_LATENCY, good_limit, split_cells
-from tasks.store.rollups import MINUTE, RESOLUTIONS, RollupRows, read_rollups
+from tasks.store.rollup_cells import NO_LATENCY, VERDICT_COLUMNS, good_limit, split_cells
+from tasks.store.rollup_reads import RollupRows, RollupSums, read_rollup_sums, read_rollups
+from tasks.store.rollups import MINUTE, RESOLUTIONS
 
 __all__ = ["Plan", "check_ids", "read_plan", "rollup_events"]
 
@@ -44,8 +46,8 @@ def check_ids(indicator: Indicator, check_services: Mapping[str, str]) -> list[s
     return list(indicator.checks)
 
 
-def read_plan(slo: SloDefinition, now: int) -> Plan | None:
-    """The rollup buckets that count ``slo`` exactly at ``now``; None when none can."""
+def _window_starts(slo: SloDefinition, now: int) -> tuple[GridRow, list[int]] | None:
+    """The grid and the window starts of ``slo`` at ``now``; None when rollups cannot count it."""
     grid = grid_row(slo, now)
     indicator = slo.indicator
     if indicator.latency_op is not None and (
@@ -56,12 +58,34 @@ def read_plan(slo: SloDefinition, now: int) -> Plan | None:
     if grid.slot % MINUTE or grid.phase % MINUTE:
         return None
     slot_index = (now - grid.phase) // grid.slot
-    starts = sorted({(slot_index - n + 1) * grid.slot + grid.phase for n in grid.lengths})
+    return grid, sorted({(slot_index - n + 1) * grid.slot + grid.phase for n in grid.lengths})
+
+
+def _summable(slo: SloDefinition) -> bool:
+    """An availability SLI counted by Occurrences without a quorum: verdict sums suffice."""
+    return (
+        slo.indicator.latency_op is None
+        and slo.budgeting_method == "Occurrences"
+        and slo.min_failing_regions == 1
+    )
+
+
+def read_plan(slo: SloDefinition, now: int) -> Plan | None:
+    """The rollup buckets that count ``slo`` exactly at ``now``; None when none can."""
+    found = _window_starts(slo, now)
+    if found is None:
+        return None
+    grid, starts = found
     additive = not grid.timeslices and grid.min_failing_regions == 1
     widths = [r for r in RESOLUTIONS if additive or (grid.slot % r == 0 and grid.phase % r == 0)]
+    return _covering([*starts, now - now % MINUTE], widths)
+
+
+def _covering(cuts: Sequence[int], widths: Sequence[int]) -> Plan:
+    """Buckets covering each ``[cuts[k], cuts[k+1])``, never across a cut."""
     plan: Plan = defaultdict(list)
-    for a, b in pairwise([*starts, now - now % MINUTE]):
-        _cover(a, b, widths[::-1], plan)
+    for a, b in pairwise(cuts):
+        _cover(a, b, list(widths)[::-1], plan)
     return dict(plan)
 
 
@@ -101,26 +125,74 @@ def rollup_events(
     check_services: Mapping[str, str],
     now: int,
 ) -> list[Events]:
-    """The events of each SLO (``plans[i]`` from :func:`read_plan` for ``slos[i]``)."""
+    """The events of each SLO (``plans[i]`` from :func:`read_plan` for ``slos[i]``).
+
+    Availability SLOs without a quorum are read as verdict sums per segment between all their
+    window starts, summed by the database; the others as rows with their cells.
+    """
     selections = [check_ids(s.indicator, check_services) for s in slos]
-    checks = sorted({c for ids in selections for c in ids})
-    with engine.connect() as conn:
-        rows = read_rollups(conn, checks, _union(plans))
+    summed = [i for i, slo in enumerate(slos) if _summable(slo)]
+    by_row = [i for i, slo in enumerate(slos) if not _summable(slo)]
+    starts = {i: found[1] for i in summed if (found := _window_starts(slos[i], now))}
+    cuts = sorted({c for i in summed for c in starts[i]})
     minute = now - now % MINUTE
+    with engine.connect() as conn:
+        rows = read_rollups(
+            conn, {c for i in by_row for c in selections[i]}, _union([plans[i] for i in by_row])
+        )
+        sums = read_rollup_sums(
+            conn,
+            {c for i in summed for c in selections[i]},
+            _covering([*cuts, minute], RESOLUTIONS),
+            cuts,
+        )
+    checks = sorted({c for ids in selections for c in ids})
     tail = fetch_results(
         engine, checks, datetime.fromtimestamp(minute, UTC), datetime.fromtimestamp(now + 1, UTC)
     )
     tail_results = CheckResults(
         tail.check_id, tail.region, tail.started_at, tail.verdict, tail.duration_ms
     )
-    cells = _Cells(rows)
-    return [
-        _merge(
-            cells.events(slo.indicator, ids, plan),
-            select_events(slo.indicator, tail_results, check_services),
+    cells, segments = _Cells(rows), _Segments(sums)
+    out = []
+    for i, (slo, ids) in enumerate(zip(slos, selections, strict=True)):
+        if i in starts:
+            counted = segments.events(slo.indicator, ids, cuts.index(starts[i][0]) + 1)
+        else:
+            counted = cells.events(slo.indicator, ids, plans[i])
+        out.append(_merge(counted, select_events(slo.indicator, tail_results, check_services)))
+    return out
+
+
+class _Segments:
+    """Verdict sums per check, region and segment, indexed by check."""
+
+    def __init__(self, sums: RollupSums) -> None:
+        self.sums = sums
+        by_check: dict[str, list[int]] = defaultdict(list)
+        for i, check in enumerate(sums.check_id):
+            by_check[check].append(i)
+        self.by_check = {c: np.array(ix, dtype=np.int64) for c, ix in by_check.items()}
+
+    def events(self, indicator: Indicator, checks: Sequence[str], first: int) -> Events:
+        """Events of ``checks`` from segment ``first`` on (the SLO's deepest window start)."""
+        empty = np.empty(0, np.int64)
+        idx = np.concatenate([self.by_check.get(c, empty) for c in checks] or [empty])
+        idx = idx[self.sums.segment[idx] >= first]
+        verdicts = np.asarray(VERDICT_COLUMNS, dtype=object)
+        total = np.isin(verdicts, np.asarray(indicator.total_verdicts, dtype=object))
+        good = total & np.isin(verdicts, np.asarray(indicator.good_verdicts, dtype=object))
+        counts = self.sums.counts[idx]
+        total_n, good_n = counts[:, total].sum(axis=1), counts[:, good].sum(axis=1)
+        last = self.sums.last[idx][:, total].max(axis=1, initial=-1)
+        weight = np.concatenate([good_n, total_n - good_n])
+        present = weight > 0
+        return _events(
+            np.tile(last, 2)[present],
+            np.tile(self.sums.region[idx], 2)[present],
+            np.repeat([True, False], len(idx))[present],
+            weight[present],
         )
-        for slo, ids, plan in zip(slos, selections, plans, strict=True)
-    ]
 
 
 class _Cells:

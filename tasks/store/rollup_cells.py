@@ -21,6 +21,7 @@ import numpy as np
 __all__ = [
     "LADDER",
     "NO_LATENCY",
+    "VERDICT_COLUMNS",
     "Bucket",
     "good_limit",
     "latency_codes",
@@ -31,7 +32,7 @@ __all__ = [
 _STEPS = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 7.5, 8, 9)
 LADDER = np.array([step * 10.0**decade for decade in range(7) for step in _STEPS])
 NO_LATENCY = -1
-_COUNTED = ("pass", "degraded", "fail", "error")
+VERDICT_COLUMNS = ("pass", "degraded", "fail", "error")
 
 Cells = dict[str, list[int]]
 
@@ -71,7 +72,7 @@ class Bucket:
 
     def __init__(self) -> None:
         self.cells: Cells = {}
-        self.verdicts = dict.fromkeys(_COUNTED, 0)
+        self.verdicts = dict.fromkeys(VERDICT_COLUMNS, 0)
         self.latency_sum_ms = 0.0
 
     def add_result(self, verdict: str, code: int, duration_ms: float, started: int) -> None:
@@ -84,16 +85,21 @@ class Bucket:
     def add_row(self, row: Mapping[str, Any]) -> None:
         """Count a finer bucket's stored row (see :meth:`as_row`)."""
         merge_cells(self.cells, row["cells"])
-        for verdict in _COUNTED:
+        for verdict in VERDICT_COLUMNS:
             self.verdicts[verdict] += row[f"{verdict}_count"]
         self.latency_sum_ms += row["latency_sum_ms"]
 
     def as_row(self) -> dict[str, Any]:
         """The column values of this bucket (without its key)."""
         no_latency = sum(c for key, (c, _) in self.cells.items() if key.endswith(f":{NO_LATENCY}"))
+        last: dict[str, int] = {}
+        for key, (_, at) in self.cells.items():
+            verdict = key.rpartition(":")[0]
+            last[verdict] = max(at, last.get(verdict, at))
         return {
             "results": sum(c for c, _ in self.cells.values()),
-            **{f"{verdict}_count": self.verdicts.get(verdict, 0) for verdict in _COUNTED},
+            **{f"{verdict}_count": self.verdicts.get(verdict, 0) for verdict in VERDICT_COLUMNS},
+            **{f"last_{verdict}_at": last.get(verdict) for verdict in VERDICT_COLUMNS},
             "no_latency_count": no_latency,
             "latency_sum_ms": self.latency_sum_ms,
             "cells": self.cells,

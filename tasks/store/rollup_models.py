@@ -19,7 +19,8 @@ class CheckRollup(Base):
     ``bucket_start`` is epoch seconds (a multiple of ``resolution``): the SLO engine computes on
     epoch seconds, and integer keys keep range reads cheap on both backends. ``cells`` maps
     ``"verdict:latency-cell"`` to ``[count, latest started_at]`` (see
-    :mod:`tasks.store.rollup_cells`); the count columns are the same figures, summed, for SQL.
+    :mod:`tasks.store.rollup_cells`); the count and ``last_*_at`` columns are the same figures
+    by verdict, for SQL.
     """
 
     __tablename__ = "check_rollups"
@@ -36,6 +37,12 @@ class CheckRollup(Base):
     error_count: Mapped[int] = mapped_column(Integer)
     no_latency_count: Mapped[int] = mapped_column(Integer)
     latency_sum_ms: Mapped[float] = mapped_column(Float)
+    # Latest start per verdict (epoch seconds): with the counts, what an availability SLI needs
+    # summed in SQL, without reading cells.
+    last_pass_at: Mapped[int | None] = mapped_column(BigInteger)
+    last_degraded_at: Mapped[int | None] = mapped_column(BigInteger)
+    last_fail_at: Mapped[int | None] = mapped_column(BigInteger)
+    last_error_at: Mapped[int | None] = mapped_column(BigInteger)
     cells: Mapped[dict[str, Any]]
 
 

@@ -10,17 +10,14 @@ gone, so nothing recomputes them.
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache
 from itertools import pairwise
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Text, and_, bindparam, cast, or_, select, text
+from sqlalchemy import Connection, bindparam, select, text
 
 from tasks.store.locks import lock_key
 from tasks.store.marks import get_mark
@@ -32,9 +29,7 @@ from tasks.store.sql import dialect_insert, epoch_seconds
 __all__ = [
     "RAW_CUTOFF_MARK",
     "RESOLUTIONS",
-    "RollupRows",
     "raw_cutoff",
-    "read_rollups",
     "refresh_rollups",
 ]
 
@@ -170,58 +165,4 @@ def _upsert(dialect: str) -> Any:
     return stmt.on_conflict_do_update(
         index_elements=key,
         set_={c.name: stmt.excluded[c.name] for c in _ROLLUPS.c if c.name not in key},
-    )
-
-
-@dataclass(frozen=True)
-class RollupRows:
-    """Rollup rows as columns (``cells`` keeps each row's cell mapping)."""
-
-    check_id: np.ndarray
-    region: np.ndarray
-    resolution: np.ndarray
-    bucket_start: np.ndarray
-    cells: list[Mapping[str, Any]]
-
-    def __len__(self) -> int:
-        return len(self.check_id)
-
-
-def read_rollups(
-    conn: Connection, check_ids: Iterable[str], ranges: Mapping[int, Iterable[tuple[int, int]]]
-) -> RollupRows:
-    """Rows of ``check_ids`` whose bucket starts in one of ``ranges[resolution]`` ([start, end))."""
-    spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for resolution, pairs in ranges.items():
-        spans[resolution].extend(pairs)
-    conditions = [
-        and_(
-            _ROLLUPS.c.resolution == resolution,
-            _ROLLUPS.c.bucket_start >= start,
-            _ROLLUPS.c.bucket_start < end,
-        )
-        for resolution, pairs in spans.items()
-        for start, end in pairs
-        if start < end
-    ]
-    checks = sorted(set(check_ids))
-    if not conditions or not checks:
-        rows: list[Any] = []
-    else:
-        stmt = select(
-            _ROLLUPS.c.check_id,
-            _ROLLUPS.c.region,
-            _ROLLUPS.c.resolution,
-            _ROLLUPS.c.bucket_start,
-            # As text, decoded in one call below: per-row JSON decoding dominated a fleet's read.
-            cast(_ROLLUPS.c.cells, Text),
-        ).where(_ROLLUPS.c.check_id.in_(checks), or_(*conditions))
-        rows = conn.execute(stmt).all()
-    columns = list(zip(*rows, strict=True)) if rows else [()] * 5
-    return RollupRows(
-        check_id=np.array(columns[0], dtype=object),
-        region=np.array(columns[1], dtype=object),
-        resolution=np.array(columns[2], dtype=np.int64),
-        bucket_start=np.array(columns[3], dtype=np.int64),
-        cells=json.loads(f"[{','.join(columns[4])}]"),
     )

@@ -30,6 +30,10 @@ def upgrade() -> None:
         sa.Column("error_count", sa.Integer(), nullable=False),
         sa.Column("no_latency_count", sa.Integer(), nullable=False),
         sa.Column("latency_sum_ms", sa.Float(), nullable=False),
+        sa.Column("last_pass_at", sa.BigInteger(), nullable=True),
+        sa.Column("last_degraded_at", sa.BigInteger(), nullable=True),
+        sa.Column("last_fail_at", sa.BigInteger(), nullable=True),
+        sa.Column("last_error_at", sa.BigInteger(), nullable=True),
         sa.Column("cells", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("check_id", "region", "resolution", "bucket_start"),
     )
