@@ -36,7 +36,7 @@ from tasks.slo.rollup_source import read_plan
 from tasks.slo.source import evaluate_from_raw, evaluate_from_store
 from tasks.store import CheckResult, CheckRollup, dispose_engines, get_engine
 from tasks.store.rebuild import rebuild_rollups
-from tasks.store.rollup_cells import latency_codes
+from tasks.store.rollup_cells import Bucket, latency_codes
 
 __all__ = ["run"]
 
@@ -73,20 +73,24 @@ def _fleet_rollups(engine: Engine, checks: list[str], seed: int) -> int:
                 cells = {f"pass:{code}": [n - bad, last]}
                 if bad:
                     cells[f"fail:{code}"] = [bad, last]
+                bucket = Bucket()
+                bucket.add_row(
+                    {
+                        "cells": cells,
+                        "pass_count": n - bad,
+                        "degraded_count": 0,
+                        "fail_count": bad,
+                        "error_count": 0,
+                        "latency_sum_ms": 120.0 * n,
+                    }
+                )
                 rows.append(
                     {
                         "check_id": check,
                         "region": region,
                         "resolution": resolution,
                         "bucket_start": start,
-                        "results": n,
-                        "pass_count": n - bad,
-                        "degraded_count": 0,
-                        "fail_count": bad,
-                        "error_count": 0,
-                        "no_latency_count": 0,
-                        "latency_sum_ms": 120.0 * n,
-                        "cells": cells,
+                        **bucket.as_row(),
                     }
                 )
                 if len(rows) == _CHUNK:
