@@ -17,6 +17,7 @@ __all__ = ["WORKLOADS", "Measurement", "format_table", "run_workloads", "write_j
 WORKLOADS: dict[str, str] = {
     "probe_throughput": "deployments.bench.probe_throughput",
     "slo_evaluation": "deployments.bench.slo_evaluation",
+    "slo_cycle": "deployments.bench.slo_cycle",
     "browser_checks": "deployments.bench.browser_checks",
     "anomaly_scoring": "deployments.bench.anomaly_scoring",
     "anomaly_quality": "deployments.bench.anomaly_quality",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["REPO", "Settings"]
@@ -85,6 +85,30 @@ class Settings(BaseSettings):
     evidence_endpoint_url: str | None = Field(
         default=None, description="an S3-compatible server for `TRACEO_EVIDENCE_URL`"
     )
+    # Store retention (tasks/store/retention.py): raw check results for drill-down and evidence;
+    # minute rollups for the longest window judged per slot (quorum, time slices); hour and day
+    # rollups for the longest SLO window plus the reporting horizon.
+    raw_retention_days: int = Field(default=14, ge=1, description="days raw check results are kept")
+    minute_rollup_retention_days: int = Field(
+        default=35, ge=1, description="days per-minute check rollups are kept"
+    )
+    rollup_retention_days: int = Field(
+        default=400, ge=1, description="days hourly and daily check rollups are kept"
+    )
+
+    @model_validator(mode="after")
+    def _retention_nests(self) -> Settings:
+        # Rollups are recomputed from what is one level finer: that level must outlive them.
+        if not (
+            self.raw_retention_days
+            <= self.minute_rollup_retention_days
+            <= self.rollup_retention_days
+        ):
+            raise ValueError(
+                "retention must nest: raw_retention_days <= minute_rollup_retention_days"
+                " <= rollup_retention_days"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:

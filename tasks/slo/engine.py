@@ -112,6 +112,8 @@ def _chunk_counts(
     ts = np.concatenate([e.ts for e in events]) if c else np.empty(0, np.int64)
     region = np.concatenate([_recode(e, code) for e in events])
     good = np.concatenate([e.good for e in events])
+    weighted = any(e.weight is not None for e in events)
+    weight = np.concatenate([e.weights() for e in events]) if weighted else None
     row = np.repeat(np.arange(c, dtype=np.int64), sizes)
     last_ts = _last_before(ts, sizes, now)
 
@@ -120,10 +122,12 @@ def _chunk_counts(
     keep = (k >= 0) & (ts <= now)
     if not keep.all():
         k, row, region, good = k[keep], row[keep], region[keep], good[keep]
+        weight = None if weight is None else weight[keep]
     key = (row * n_regions + region) * n_slots + k
-    total = np.bincount(key, minlength=c * n_regions * n_slots).reshape(shape)
+    cells = c * n_regions * n_slots
+    total = _count(key, weight, cells).reshape(shape)
     # Bad events are few: counting them (not the good ones) keeps the second bincount cheap.
-    bad = np.bincount(key[~good], minlength=c * n_regions * n_slots).reshape(shape)
+    bad = _count(key[~good], None if weight is None else weight[~good], cells).reshape(shape)
 
     need_n = np.array([r.min_failing_regions for r in rows], dtype=np.int64)[:, None]
     if timeslices:
@@ -169,6 +173,14 @@ def _chunk_counts(
             )
         )
     return results
+
+
+def _count(
+    key: npt.NDArray[np.int64], weight: npt.NDArray[np.int64] | None, size: int
+) -> npt.NDArray[np.int64]:
+    if weight is None:
+        return np.bincount(key, minlength=size)
+    return np.bincount(key, weights=weight, minlength=size).astype(np.int64)
 
 
 def _recode(events: Events, code: dict[str, int]) -> npt.NDArray[np.int64]:

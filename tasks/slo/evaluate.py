@@ -23,7 +23,7 @@ from tasks.slo.windows import CalendarWindow, format_seconds
 if TYPE_CHECKING:
     from tasks.slo.maintenance import MaintenanceCalendar
 
-__all__ = ["evaluate_results", "evaluate_slo", "evaluate_slos"]
+__all__ = ["evaluate_results", "evaluate_slo", "evaluate_slos", "grid_row", "with_maintenance"]
 
 
 def evaluate_slo(slo: SloDefinition, events: Events, now: datetime) -> SloReport:
@@ -63,6 +63,17 @@ def evaluate_results(
     """
     events = [select_events(s.indicator, results, check_services, maintenance) for s in slos]
     reports = evaluate_slos(slos, events, now)
+    return with_maintenance(slos, reports, now, check_services, maintenance)
+
+
+def with_maintenance(
+    slos: Sequence[SloDefinition],
+    reports: list[SloReport],
+    now: datetime,
+    check_services: Mapping[str, str] | None,
+    maintenance: MaintenanceCalendar | None,
+) -> list[SloReport]:
+    """Each report with the maintenance windows holding its SLO at ``now`` (unchanged without)."""
     if not maintenance:
         return reports
     return [
@@ -103,6 +114,11 @@ class _Plan:
             time_slice_target=slo.time_slice_target or 0.0,
             min_failing_regions=slo.min_failing_regions,
         )
+
+
+def grid_row(slo: SloDefinition, now: int) -> GridRow:
+    """The grid ``slo`` is counted on at ``now`` (epoch seconds): its slot, phase and windows."""
+    return _Plan(slo, now).grid
 
 
 def _slots(seconds: int, slot: int) -> int:

@@ -24,17 +24,25 @@ class Events:
     """The events of one SLI: when, where, and whether each was good.
 
     ``region`` holds integer codes into ``regions``. Excluded results (probe errors) are not
-    events and are absent here.
+    events and are absent here. ``weight`` (None: one each) lets one entry stand for several
+    events of one region and slot, as a rollup bucket does.
     """
 
     ts: npt.NDArray[np.int64]
     region: npt.NDArray[np.intp]
     good: npt.NDArray[np.bool_]
     regions: tuple[str, ...]
+    weight: npt.NDArray[np.int64] | None = None
 
     def __post_init__(self) -> None:
         if not (len(self.ts) == len(self.region) == len(self.good)):
             raise ValueError("ts, region and good must have the same length")
+        if self.weight is not None and len(self.weight) != len(self.ts):
+            raise ValueError("weight must have one entry per event")
+
+    def weights(self) -> npt.NDArray[np.int64]:
+        """Events each entry stands for."""
+        return np.ones(len(self.ts), np.int64) if self.weight is None else self.weight
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -100,7 +108,7 @@ def indicator_checks(
         raise ConfigurationError(
             f"SLI {indicator.name} selects checks by service; pass check_services"
         )
-    return [c for c, s in check_services.items() if s == indicator.service]
+    return sorted(c for c, s in check_services.items() if s == indicator.service)
 
 
 def select_events(

@@ -75,6 +75,14 @@ class MaintenanceCalendar:
             inside[np.flatnonzero(mine)[hit]] = True
         return inside
 
+    def touches(self, checks: Collection[str], lo: int, hi: int) -> bool:
+        """Does a window covering one of ``checks`` occur between ``lo`` and ``hi`` (epoch s)?"""
+        wanted = set(checks)
+        for window in self.windows:
+            if self._checks[window.id] & wanted and len(window.occurrences(lo, hi)[0]):
+                return True
+        return False
+
     def _active(self, at: int) -> list[tuple[MaintenanceWindow, int]]:
         out = []
         for window in self.windows:

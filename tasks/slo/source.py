@@ -1,24 +1,30 @@
-"""Evaluate SLOs over the check results in the store (used by the flow, the gate and status)."""
+"""Evaluate SLOs over the store (used by the flow, the gate and status): rollups, or raw results.
+
+Rollups count most SLOs (:mod:`tasks.slo.rollup_source`). Raw results are read for the SLOs
+rollups cannot count exactly, and for the SLOs a maintenance window touched inside their
+lookback: a failure inside a window is not an event, and rollups do not know the windows.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from tasks.probes.loader import load_checks
 from tasks.slo.definition import SloDefinition
-from tasks.slo.evaluate import evaluate_results
-from tasks.slo.events import CheckResults, indicator_checks
+from tasks.slo.evaluate import evaluate_slos, with_maintenance
+from tasks.slo.events import CheckResults, Events, indicator_checks, select_events
 from tasks.slo.loader import load_slos
 from tasks.slo.maintenance import MaintenanceCalendar
 from tasks.slo.maintenance_loader import load_maintenance
 from tasks.slo.report import SloReport
+from tasks.slo.rollup_source import read_plan, rollup_events
 from tasks.store.check_results import fetch_results
 
-__all__ = ["evaluate_from_store", "evaluate_specs", "lookback_start"]
+__all__ = ["evaluate_from_raw", "evaluate_from_store", "evaluate_specs", "lookback_start"]
 
 
 def lookback_start(slos: Sequence[SloDefinition], now: int) -> int:
@@ -37,13 +43,41 @@ def lookback_start(slos: Sequence[SloDefinition], now: int) -> int:
     return min(starts)
 
 
-def _selected_checks(
-    slos: Sequence[SloDefinition], check_services: dict[str, str]
-) -> list[str] | None:
-    ids: set[str] = set()
-    for slo in slos:
-        ids.update(indicator_checks(slo.indicator, check_services))
-    return sorted(ids)
+def _raw_events(
+    engine: Engine,
+    slos: Sequence[SloDefinition],
+    check_services: dict[str, str],
+    now: int,
+    maintenance: MaintenanceCalendar | None = None,
+) -> list[Events]:
+    """Each SLO's events from the raw results, read in one query."""
+    if not slos:
+        return []
+    ids = sorted({c for slo in slos for c in indicator_checks(slo.indicator, check_services)})
+    columns = fetch_results(
+        engine,
+        ids,
+        datetime.fromtimestamp(lookback_start(slos, now), UTC),
+        datetime.fromtimestamp(now + 1, UTC),
+    )
+    results = CheckResults(
+        columns.check_id, columns.region, columns.started_at, columns.verdict, columns.duration_ms
+    )
+    return [select_events(s.indicator, results, check_services, maintenance) for s in slos]
+
+
+def evaluate_from_raw(
+    engine: Engine,
+    slos: Sequence[SloDefinition],
+    check_services: dict[str, str],
+    now: datetime,
+    maintenance: MaintenanceCalendar | None = None,
+) -> list[SloReport]:
+    """Evaluate every SLO at ``now`` from the raw results alone (the reference for rollups)."""
+    t = int(now.timestamp())
+    events = _raw_events(engine, slos, check_services, t, maintenance)
+    reports = evaluate_slos(slos, events, now)
+    return with_maintenance(slos, reports, now, check_services, maintenance)
 
 
 def evaluate_from_store(
@@ -53,7 +87,7 @@ def evaluate_from_store(
     now: datetime,
     maintenance: MaintenanceCalendar | None = None,
 ) -> list[SloReport]:
-    """Fetch the results every SLO needs in one query and evaluate them all at ``now``.
+    """Evaluate every SLO at ``now`` from the rollups (raw results for the SLOs they cannot count).
 
     Args:
         engine: the store.
@@ -65,16 +99,30 @@ def evaluate_from_store(
     if not slos:
         return []
     t = int(now.timestamp())
-    columns = fetch_results(
-        engine,
-        _selected_checks(slos, check_services),
-        datetime.fromtimestamp(lookback_start(slos, t), tz=now.tzinfo),
-        datetime.fromtimestamp(t + 1, tz=now.tzinfo),
+    lookback = lookback_start(slos, t)
+
+    def touched(slo: SloDefinition) -> bool:
+        if not maintenance:
+            return False
+        return maintenance.touches(indicator_checks(slo.indicator, check_services), lookback, t + 1)
+
+    plans = [None if touched(slo) else read_plan(slo, t) for slo in slos]
+    on_rollups = [(i, p) for i, p in enumerate(plans) if p is not None]
+    planned = [i for i, _ in on_rollups]
+    unplanned = [i for i, p in enumerate(plans) if p is None]
+    events: list[Events | None] = [None] * len(slos)
+    from_rollups = (
+        rollup_events(
+            engine, [slos[i] for i in planned], [p for _, p in on_rollups], check_services, t
+        )
+        if planned
+        else []
     )
-    results = CheckResults(
-        columns.check_id, columns.region, columns.started_at, columns.verdict, columns.duration_ms
-    )
-    return evaluate_results(slos, results, now, check_services, maintenance)
+    from_raw = _raw_events(engine, [slos[i] for i in unplanned], check_services, t, maintenance)
+    for i, e in zip([*planned, *unplanned], [*from_rollups, *from_raw], strict=True):
+        events[i] = e
+    reports = evaluate_slos(slos, [e for e in events if e is not None], now)
+    return with_maintenance(slos, reports, now, check_services, maintenance)
 
 
 def evaluate_specs(

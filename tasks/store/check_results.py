@@ -1,8 +1,9 @@
 """Bulk writes and columnar reads of synthetic check results.
 
 Writes are idempotent on the natural key ``(check_id, region, scheduled_at)``: a rerun of a slot
-replaces its rows (``INSERT ... ON CONFLICT DO UPDATE`` on SQLite and PostgreSQL). Reads return
-numpy columns, which is what the SLO engine computes on.
+replaces its rows (``INSERT ... ON CONFLICT DO UPDATE`` on SQLite and PostgreSQL), and in the
+same transaction the rollups of every minute the write touched are recomputed
+(:mod:`tasks.store.rollups`). Reads return numpy columns, which is what the SLO engine computes on.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, Engine, cast, extract, func, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.sql.elements import ColumnElement
 
 from tasks.errors import ServiceUnavailableError
 from tasks.store.models import CheckResult
+from tasks.store.rollups import refresh_rollups
+from tasks.store.sql import dialect_insert, epoch_seconds
 
 __all__ = ["RESULT_FIELDS", "ResultColumns", "fetch_results", "upsert_check_results"]
 
@@ -74,19 +76,6 @@ def _row(result: Any, flow_run_id: str | None, simulated: bool) -> dict[str, Any
     return row
 
 
-def _insert(dialect: str) -> Any:
-    """The dialect's ``insert`` (both have ``on_conflict_do_update`` and ``excluded``)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        return postgresql.insert
-    if dialect == "sqlite":
-        from sqlalchemy.dialects import sqlite
-
-        return sqlite.insert
-    raise NotImplementedError(f"upsert is not implemented for {dialect}")  # pragma: no cover
-
-
 def upsert_check_results(
     engine: Engine,
     results: Iterable[Any],
@@ -117,7 +106,7 @@ def upsert_check_results(
     values = list(rows.values())
     # One compiled statement run as executemany: ~10x faster than multi-row VALUES statements,
     # which SQLAlchemy must compile afresh for every chunk (100k rows: ~2-3 s vs ~20-30 s).
-    stmt = _insert(engine.dialect.name)(CheckResult.__table__)
+    stmt = dialect_insert(engine.dialect.name)(CheckResult.__table__)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(_KEY),
         set_={k: stmt.excluded[k] for k in values[0] if k not in _KEY},
@@ -125,7 +114,10 @@ def upsert_check_results(
     try:
         with engine.begin() as conn:
             for start in range(0, len(values), _CHUNK_ROWS):
-                conn.execute(stmt, values[start : start + _CHUNK_ROWS])
+                chunk = values[start : start + _CHUNK_ROWS]
+                replaced = _stored_starts(conn, chunk)
+                conn.execute(stmt, chunk)
+                refresh_rollups(conn, [*replaced, *map(_started, chunk)])
     except OperationalError as exc:
         raise ServiceUnavailableError(
             f"cannot write check results: {exc.orig.__class__.__name__}"
@@ -133,11 +125,26 @@ def upsert_check_results(
     return len(values)
 
 
-def _epoch_seconds(engine: Engine) -> ColumnElement[Any]:
-    column = CheckResult.__table__.c.started_at
-    if engine.dialect.name == "sqlite":  # stored as naive UTC text
-        return cast(func.strftime("%s", column), BigInteger)
-    return cast(func.floor(extract("epoch", column)), BigInteger)
+def _started(row: dict[str, Any]) -> tuple[str, str, int]:
+    return row["check_id"], row["region"], int(row["started_at"].timestamp())
+
+
+def _stored_starts(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, int]]:
+    """Where the stored results that ``rows`` replace started (their minutes change too)."""
+    table = CheckResult.__table__
+    scheduled = [r["scheduled_at"] for r in rows]
+    stmt = select(
+        table.c.check_id,
+        table.c.region,
+        table.c.scheduled_at,
+        epoch_seconds(conn.dialect.name, table.c.started_at),
+    ).where(
+        table.c.check_id.in_({r["check_id"] for r in rows}),
+        table.c.scheduled_at >= min(scheduled),
+        table.c.scheduled_at <= max(scheduled),
+    )
+    keys = {(r["check_id"], r["region"], r["scheduled_at"]) for r in rows}
+    return [(c, r, t) for c, r, s, t in conn.execute(stmt) if (c, r, s) in keys]
 
 
 def fetch_results(
@@ -161,7 +168,7 @@ def fetch_results(
         select(
             table.c.check_id,
             table.c.region,
-            _epoch_seconds(engine),
+            epoch_seconds(engine.dialect.name, table.c.started_at),
             table.c.verdict,
             table.c.duration_ms,
             table.c.simulated,

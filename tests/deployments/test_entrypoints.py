@@ -28,6 +28,7 @@ EXPECTED = {
     "flows/privacy.py:fulfil_request",
     "flows/privacy.py:watch_deadlines",
     "flows/privacy.py:enforce_retention",
+    "flows/store.py:enforce_store_retention",
     "flows/drift.py:materialize_features",
     "flows/drift.py:monitor_drift",
     "flows/drift.py:retrain_model",

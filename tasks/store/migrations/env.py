@@ -17,6 +17,7 @@ from tasks.store import (  # noqa: F401
     fulfilment_models,
     model_registry_models,
     privacy_models,
+    rollup_models,
 )
 from tasks.store.models import Base
 

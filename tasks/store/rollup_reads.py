@@ -1,0 +1,144 @@
+"""Reading rollups: whole rows with their cells, or verdict sums per segment computed in SQL.
+
+A read names, per resolution, the ``[start, end)`` ranges of bucket starts it wants; callers
+choose ranges that never cover one instant twice (see :mod:`tasks.slo.rollup_source`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import reduce
+from operator import add
+from typing import Any
+
+import numpy as np
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+)
+
+from tasks.store.rollup_cells import VERDICT_COLUMNS
+from tasks.store.rollup_models import CheckRollup
+
+__all__ = ["RollupRows", "RollupSums", "read_rollup_sums", "read_rollups"]
+
+_ROLLUPS = CheckRollup.metadata.tables[CheckRollup.__tablename__]
+Ranges = Mapping[int, Iterable[tuple[int, int]]]
+
+
+def _in_ranges(ranges: Ranges) -> list[ColumnElement[bool]]:
+    return [
+        and_(
+            _ROLLUPS.c.resolution == resolution,
+            _ROLLUPS.c.bucket_start >= start,
+            _ROLLUPS.c.bucket_start < end,
+        )
+        for resolution, pairs in ranges.items()
+        for start, end in pairs
+        if start < end
+    ]
+
+
+@dataclass(frozen=True)
+class RollupRows:
+    """Rollup rows as columns (``cells`` keeps each row's cell mapping)."""
+
+    check_id: np.ndarray
+    region: np.ndarray
+    resolution: np.ndarray
+    bucket_start: np.ndarray
+    cells: list[Mapping[str, Any]]
+
+    def __len__(self) -> int:
+        return len(self.check_id)
+
+
+def read_rollups(conn: Connection, check_ids: Iterable[str], ranges: Ranges) -> RollupRows:
+    """Rows of ``check_ids`` whose bucket starts in one of ``ranges[resolution]``."""
+    conditions = _in_ranges(ranges)
+    checks = sorted(set(check_ids))
+    rows: list[Any] = []
+    if conditions and checks:
+        stmt = select(
+            _ROLLUPS.c.check_id,
+            _ROLLUPS.c.region,
+            _ROLLUPS.c.resolution,
+            _ROLLUPS.c.bucket_start,
+            # As text, decoded in one call below: per-row JSON decoding dominated a fleet's read.
+            cast(_ROLLUPS.c.cells, Text),
+        ).where(_ROLLUPS.c.check_id.in_(checks), or_(*conditions))
+        rows = list(conn.execute(stmt).all())
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 5
+    return RollupRows(
+        check_id=np.array(columns[0], dtype=object),
+        region=np.array(columns[1], dtype=object),
+        resolution=np.array(columns[2], dtype=np.int64),
+        bucket_start=np.array(columns[3], dtype=np.int64),
+        cells=json.loads(f"[{','.join(columns[4])}]"),
+    )
+
+
+@dataclass(frozen=True)
+class RollupSums:
+    """Per check, region and segment: ``counts[:, v]`` and ``last[:, v]`` (-1: none) by verdict,
+    in the order of :data:`~tasks.store.rollup_cells.VERDICT_COLUMNS`."""
+
+    check_id: np.ndarray
+    region: np.ndarray
+    segment: np.ndarray
+    counts: np.ndarray
+    last: np.ndarray
+
+
+def read_rollup_sums(
+    conn: Connection, check_ids: Iterable[str], ranges: Ranges, cuts: Sequence[int]
+) -> RollupSums:
+    """Verdict counts and latest starts of ``ranges``, summed by the segment between ``cuts``.
+
+    Segment ``k`` holds the buckets starting in ``[cuts[k-1], cuts[k])`` (``cuts`` ascending).
+    """
+    conditions = _in_ranges(ranges)
+    checks = sorted(set(check_ids))
+    rows: list[Any] = []
+    if conditions and checks and cuts:
+        # Literal cuts (whole seconds): GROUP BY must repeat the select's expression exactly.
+        one: ColumnElement[Any] = literal_column("1")
+        zero: ColumnElement[Any] = literal_column("0")
+        segment = reduce(
+            add,
+            [
+                case((_ROLLUPS.c.bucket_start >= literal_column(str(int(c))), one), else_=zero)
+                for c in cuts
+            ],
+        )
+        stmt = (
+            select(
+                _ROLLUPS.c.check_id,
+                _ROLLUPS.c.region,
+                segment,
+                *(func.sum(_ROLLUPS.c[f"{v}_count"]) for v in VERDICT_COLUMNS),
+                *(func.max(_ROLLUPS.c[f"last_{v}_at"]) for v in VERDICT_COLUMNS),
+            )
+            .where(_ROLLUPS.c.check_id.in_(checks), or_(*conditions))
+            .group_by(_ROLLUPS.c.check_id, _ROLLUPS.c.region, segment)
+        )
+        rows = list(conn.execute(stmt).all())
+    n = len(VERDICT_COLUMNS)
+    table = np.array([r[3:] for r in rows], dtype=object).reshape(len(rows), 2 * n)
+    return RollupSums(
+        check_id=np.array([r[0] for r in rows], dtype=object),
+        region=np.array([r[1] for r in rows], dtype=object),
+        segment=np.array([r[2] for r in rows], dtype=np.int64),
+        counts=np.where(table[:, :n] == None, 0, table[:, :n]).astype(np.int64),  # noqa: E711
+        last=np.where(table[:, n:] == None, -1, table[:, n:]).astype(np.int64),  # noqa: E711
+    )

@@ -1,0 +1,168 @@
+"""Rollups of check results: per check and region, per minute, hour and day.
+
+A bucket is never incremented: whenever results are written, every minute they touch (where
+each result starts now, and where a replaced result started before) is recomputed from the raw
+results, and the hour and day above it from their minutes and hours. Writing a slot twice, a
+late result or a result moving to another minute all leave each bucket equal to what its raw
+results say. Minutes older than the raw retention's cutoff are sealed: their raw results are
+gone, so nothing recomputes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import cache
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, bindparam, select, text
+
+from tasks.store.locks import lock_key
+from tasks.store.marks import get_mark
+from tasks.store.models import CheckResult
+from tasks.store.rollup_cells import Bucket, latency_codes
+from tasks.store.rollup_models import CheckRollup
+from tasks.store.sql import dialect_insert, epoch_seconds
+
+__all__ = [
+    "RAW_CUTOFF_MARK",
+    "RESOLUTIONS",
+    "raw_cutoff",
+    "refresh_rollups",
+]
+
+MINUTE, HOUR, DAY = 60, 3600, 86400
+RESOLUTIONS = (MINUTE, HOUR, DAY)
+RAW_CUTOFF_MARK = "retention:check_results"
+_ROLLUPS = CheckRollup.metadata.tables[CheckRollup.__tablename__]
+_RAW = CheckResult.__table__
+
+Key = tuple[str, str, int]  # check_id, region, bucket start (epoch seconds)
+
+
+def _dt(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def raw_cutoff(conn: Connection) -> int | None:
+    """Epoch seconds before which raw results have been removed (None: never)."""
+    return get_mark(conn, RAW_CUTOFF_MARK)
+
+
+def refresh_rollups(conn: Connection, touched: Iterable[tuple[str, str, int]]) -> int:
+    """Recompute the buckets holding ``touched`` (check, region, epoch second) at every resolution.
+
+    Returns:
+        Minute buckets recomputed (sealed minutes are skipped).
+    """
+    sealed = raw_cutoff(conn)
+    keys = {(c, r, t - t % MINUTE) for c, r, t in touched}
+    keys = {k for k in keys if sealed is None or k[2] >= sealed}
+    if not keys:
+        return 0
+    _serialise(conn, {(c, r) for c, r, _ in keys})
+    minutes = len(keys)
+    _replace(conn, MINUTE, keys, _from_raw(conn, keys))
+    for finer, resolution in pairwise(RESOLUTIONS):
+        keys = {(c, r, b - b % resolution) for c, r, b in keys}
+        _replace(conn, resolution, keys, _from_finer(conn, finer, resolution, keys))
+    return minutes
+
+
+def _serialise(conn: Connection, pairs: set[tuple[str, str]]) -> None:
+    """Hold a lock per (check, region) until commit (PostgreSQL; SQLite has one writer).
+
+    Two writers of one check and region would each recompute a bucket without the other's
+    uncommitted results, and the last to commit would win; serialised, the second recomputes
+    after the first committed and sees both.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    keys = sorted(lock_key(f"rollups:{c}:{r}") for c, r in pairs)
+    conn.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(k) FROM "
+            "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS ordered"
+        ),
+        {"keys": keys},
+    )
+
+
+def _span(keys: set[Key], width: int) -> tuple[list[str], int, int]:
+    starts = [b for _, _, b in keys]
+    return sorted({c for c, _, _ in keys}), min(starts), max(starts) + width
+
+
+def _from_raw(conn: Connection, keys: set[Key]) -> dict[Key, Bucket]:
+    checks, start, end = _span(keys, MINUTE)
+    stmt = select(
+        _RAW.c.check_id,
+        _RAW.c.region,
+        epoch_seconds(conn.dialect.name, _RAW.c.started_at),
+        _RAW.c.verdict,
+        _RAW.c.duration_ms,
+    ).where(
+        _RAW.c.check_id.in_(checks), _RAW.c.started_at >= _dt(start), _RAW.c.started_at < _dt(end)
+    )
+    rows = conn.execute(stmt).all()
+    buckets: dict[Key, Bucket] = {k: Bucket() for k in keys}
+    if not rows:
+        return {}
+    duration = np.array([np.nan if r[4] is None else r[4] for r in rows], dtype=np.float64)
+    codes = latency_codes(duration)
+    for (check, region, started, verdict, _), code, ms in zip(rows, codes, duration, strict=True):
+        bucket = buckets.get((check, region, started - started % MINUTE))
+        if bucket is not None:
+            bucket.add_result(verdict, int(code), float(ms), int(started))
+    return {k: b for k, b in buckets.items() if b.cells}
+
+
+def _from_finer(conn: Connection, finer: int, resolution: int, keys: set[Key]) -> dict[Key, Bucket]:
+    checks, start, end = _span(keys, resolution)
+    stmt = select(_ROLLUPS).where(
+        _ROLLUPS.c.resolution == finer,
+        _ROLLUPS.c.check_id.in_(checks),
+        _ROLLUPS.c.bucket_start >= start,
+        _ROLLUPS.c.bucket_start < end,
+    )
+    buckets: dict[Key, Bucket] = {}
+    for row in conn.execute(stmt).mappings():
+        b = row["bucket_start"]
+        key = (row["check_id"], row["region"], b - b % resolution)
+        if key in keys:
+            buckets.setdefault(key, Bucket()).add_row(dict(row))
+    return buckets
+
+
+def _replace(conn: Connection, resolution: int, keys: set[Key], buckets: dict[Key, Bucket]) -> None:
+    """Make the stored buckets ``keys`` equal ``buckets``: upsert those with data, drop the rest."""
+    empty = [{"c": c, "r": r, "b": b} for c, r, b in keys if (c, r, b) not in buckets]
+    if empty:
+        conn.execute(
+            _ROLLUPS.delete().where(
+                _ROLLUPS.c.resolution == resolution,
+                _ROLLUPS.c.check_id == bindparam("c"),
+                _ROLLUPS.c.region == bindparam("r"),
+                _ROLLUPS.c.bucket_start == bindparam("b"),
+            ),
+            empty,
+        )
+    if not buckets:
+        return
+    values = [
+        {"check_id": c, "region": r, "resolution": resolution, "bucket_start": b, **x.as_row()}
+        for (c, r, b), x in buckets.items()
+    ]
+    conn.execute(_upsert(conn.dialect.name), values)
+
+
+@cache
+def _upsert(dialect: str) -> Any:
+    stmt = dialect_insert(dialect)(_ROLLUPS)
+    key = ("check_id", "region", "resolution", "bucket_start")
+    return stmt.on_conflict_do_update(
+        index_elements=key,
+        set_={c.name: stmt.excluded[c.name] for c in _ROLLUPS.c if c.name not in key},
+    )

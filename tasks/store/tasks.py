@@ -1,0 +1,29 @@
+"""Prefect tasks of the store's upkeep: thin wrappers over retention and rollup rebuilds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from prefect import get_run_logger, task
+
+from tasks.settings import get_settings
+from tasks.store.engine import get_engine
+from tasks.store.retention import RetentionPolicy, apply_retention
+
+__all__ = ["remove_expired_check_data"]
+
+
+@task(name="remove-expired-check-data", retries=2, retry_delay_seconds=60)
+def remove_expired_check_data(now: datetime, batch: int) -> dict[str, Any]:
+    """Apply the configured retention at ``now`` (raw results, then rollups), in batches."""
+    policy = RetentionPolicy.from_settings(get_settings())
+    report = apply_retention(get_engine(), policy, now, batch)
+    logger = get_run_logger()
+    logger.info("Removed %d raw check results (kept %d days)", report.raw_removed, policy.raw_days)
+    for resolution, removed in report.rollups_removed.items():
+        logger.info("Removed %d rollups of %d s", removed, resolution)
+    return {
+        "raw_removed": report.raw_removed,
+        "rollups_removed": {str(r): n for r, n in report.rollups_removed.items()},
+    }
