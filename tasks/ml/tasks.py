@@ -25,6 +25,7 @@ from tasks.ml.monitor import MonitorOutcome, assess_window, record_window, write
 from tasks.ml.policy import ModelPolicy, load_policy
 from tasks.ml.retrain import RetrainOutcome, record_refusal, retrain
 from tasks.notify import BlockNotifier, Notifier
+from tasks.results import reused_in_retry
 
 __all__ = [
     "assess_drift",
@@ -212,7 +213,7 @@ def retrain_slot(model: str) -> Iterator[None]:
         ) from None
 
 
-@task(name="train-challenger", cache_policy=NO_CACHE)
+@task(name="train-challenger", **reused_in_retry())  # a retry keeps a finished retrain
 def train_challenger(
     policy: ModelPolicy, end: datetime, trigger: list[str] | None = None
 ) -> RetrainOutcome:
