@@ -19,6 +19,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
+from tasks.links import browser_link
 from tasks.ml.decisions import RetrainInProgressError
 from tasks.ml.features import FeatureRepo
 from tasks.ml.monitor import MonitorOutcome, assess_window, record_window, write_window_report
@@ -144,7 +145,7 @@ def write_drift_report(outcome: MonitorOutcome, home: Path | None = None) -> str
     if written is None:
         return None
     create_link_artifact(
-        link=written.resolve().as_uri(),
+        link=browser_link(written),
         link_text=f"Evidently data drift report, window ending {outcome.window_end:%Y-%m-%d}",
         key=f"drift-report-{outcome.model.replace('_', '-').replace('.', '-')}",
         description="Evidently DataDriftPreset for the monitoring window (for humans).",
