@@ -60,7 +60,6 @@ def serve(  # type: ignore[no-untyped-def]
     flight, pauses the served deployments' schedules and stops everything it started, the
     embedded server included, within 10 s.
     """
-    import contextlib
     import os
     import signal
 
@@ -85,7 +84,7 @@ def serve(  # type: ignore[no-untyped-def]
             runner.launch()
             code = runner.wait()
         except KeyboardInterrupt as stop:
-            click.echo(f"{stop.args[0] if stop.args else 'SIGINT'}: stopping ...", err=True)
+            click.echo(f"{stop or 'SIGINT'}: stopping ...", err=True)
             code = 0
     sys.exit(code)
 
