@@ -28,6 +28,12 @@ def main(ctx: click.Context) -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if ctx.invoked_subcommand != "config":  # `traceo config` reports the same itself
         check_environment()
+        if "PREFECT_LOGGING_SETTINGS_PATH" not in os.environ:  # before Prefect is imported
+            from tasks.console_logs import write_logging_config
+            from tasks.settings import get_settings
+
+            path = write_logging_config(get_settings().home)
+            os.environ["PREFECT_LOGGING_SETTINGS_PATH"] = str(path)
 
 
 @main.group()

@@ -6,6 +6,7 @@ The lead adds them to the ``traceo`` group (``main.add_command(cmd)`` for each o
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -54,41 +55,68 @@ def serve(  # type: ignore[no-untyped-def]
     """Serve every deployment from this one process (a single-machine install).
 
     Runs against PREFECT_API_URL when set; otherwise starts an embedded Prefect server (SQLite
-    under TRACEO_HOME, UI on 127.0.0.1:PORT) and stops it on exit. Schedules, triggers and
-    concurrency are those of deployments/prefect.yaml; work pools are not used. Ctrl-C stops
-    serving and pauses the served deployments' schedules.
+    under TRACEO_HOME, UI on 127.0.0.1:PORT). Schedules, triggers and concurrency are those of
+    deployments/prefect.yaml; work pools are not used. SIGTERM or Ctrl-C cancels the runs in
+    flight, pauses the served deployments' schedules and stops everything it started, the
+    embedded server included, within 10 s.
     """
-    import contextlib
     import os
+    import signal
 
+    from deployments.serve import PREFECT_FILE, deployment_definitions, require_api_url
+    from deployments.supervise import RUNNER_GRACE, SERVER_GRACE, runner_process, stop_signals
     from tasks.results import check_result_storage, result_storage
 
+    prefect_file = (prefect_file or PREFECT_FILE).resolve()
     result_storage()  # a malformed setting fails before a server starts; blocks are loaded below
+    deployment_definitions(prefect_file, names)  # and so do an unreadable file or unknown names
     with contextlib.ExitStack() as stack:
-        if not os.environ.get("PREFECT_API_URL"):
-            # Before Prefect is imported: its settings are read from the environment then.
-            from infra.prefect.server import PrefectServer
-            from tasks.settings import get_settings
+        stack.enter_context(stop_signals())
+        try:
+            if not os.environ.get("PREFECT_API_URL"):
+                stack.enter_context(_embedded_server(port, SERVER_GRACE))
+            click.echo(f"results persist to {check_result_storage()}", err=True)
+            require_api_url()
+            if notify:
+                _apply_failure_automation(notify)
+            runner = runner_process(prefect_file, names, limit)
+            stack.callback(runner.stop, RUNNER_GRACE, signal.SIGTERM)
+            runner.launch()
+            code = runner.wait()
+        except KeyboardInterrupt as stop:
+            click.echo(f"{stop or 'SIGINT'}: stopping ...", err=True)
+            code = 0
+    sys.exit(code)
 
-            click.echo(f"starting an embedded Prefect server on 127.0.0.1:{port} ...", err=True)
-            home = get_settings().home / "prefect-server"
-            server = stack.enter_context(PrefectServer(home, port=port, ui=True))
-            os.environ.update(server.client_env())
-            click.echo(f"Prefect UI: {server.url}", err=True)
-        from deployments.serve import PREFECT_FILE, serve_all
 
-        click.echo(f"results persist to {check_result_storage()}", err=True)
-        _serve(prefect_file or PREFECT_FILE, names, limit, notify, serve_all)
+@contextlib.contextmanager
+def _embedded_server(port: int, grace: float):  # type: ignore[no-untyped-def]
+    """A Prefect server with its UI on ``port``, stopped on the way out even if half-started."""
+    import os
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from infra.prefect.server import PrefectServer
+    from tasks.settings import get_settings
+
+    click.echo(f"starting an embedded Prefect server on 127.0.0.1:{port} ...", err=True)
+    server = PrefectServer(get_settings().home / "prefect-server", port=port, ui=True)
+    try:
+        server.start()
+        os.environ.update(server.client_env())  # for the runner process
+        click.echo(f"Prefect UI: {server.url}", err=True)
+        with temporary_settings({PREFECT_API_URL: server.api_url}):  # Prefect is imported
+            yield server
+    finally:
+        server.stop(grace)
 
 
-def _serve(prefect_file, names, limit, notify, serve_all) -> None:  # type: ignore[no-untyped-def]
-    if notify:
-        from deployments.automations import apply_failure_automation
+def _apply_failure_automation(notify: str) -> None:
+    from deployments.automations import apply_failure_automation
 
-        applied = apply_failure_automation(notify)
-        verb = "created" if applied.created else "updated"
-        click.echo(f"failure automation {applied.name} {verb} ({notify})", err=True)
-    serve_all(prefect_file, names, limit)
+    applied = apply_failure_automation(notify)
+    verb = "created" if applied.created else "updated"
+    click.echo(f"failure automation {applied.name} {verb} ({notify})", err=True)
 
 
 @click.command("failure-alerts")

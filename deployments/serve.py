@@ -15,12 +15,15 @@ from typing import Any
 
 import yaml
 
+from deployments.cli_errors import fail_on_traceo_error
 from tasks.errors import ConfigurationError, SpecError, SpecIssue
 
 __all__ = [
     "PREFECT_FILE",
     "build_deployments",
     "deployment_definitions",
+    "main",
+    "require_api_url",
     "serve_all",
     "to_runner_deployment",
 ]
@@ -118,6 +121,24 @@ def build_deployments(
     return [to_runner_deployment(d, repo, path) for d in deployment_definitions(path, names)]
 
 
+def require_api_url() -> str:
+    """The Prefect API that serving talks to.
+
+    Raises:
+        ConfigurationError: no ``PREFECT_API_URL``: serving needs a running server whose
+            scheduler creates the runs (an ephemeral one would not outlive this process).
+    """
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    if not url:
+        raise ConfigurationError(
+            "traceo serve needs a Prefect server: start one (`prefect server start`, or "
+            "`python -m infra.prefect`) and export PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
+    return url
+
+
 def serve_all(
     path: Path | str = PREFECT_FILE,
     names: Iterable[str] = (),
@@ -131,20 +152,31 @@ def serve_all(
         limit: at most this many flow runs at once in this process.
 
     Raises:
-        ConfigurationError: no ``PREFECT_API_URL``: serving needs a running server whose
-            scheduler creates the runs (an ephemeral one would not outlive this process).
+        ConfigurationError: no ``PREFECT_API_URL`` (see :func:`require_api_url`).
     """
     import os
 
     from prefect import serve
-    from prefect.settings import get_current_settings
 
-    if not get_current_settings().api.url:
-        raise ConfigurationError(
-            "traceo serve needs a Prefect server: start one (`prefect server start`, or "
-            "`python -m infra.prefect`) and export PREFECT_API_URL=http://127.0.0.1:4200/api"
-        )
+    require_api_url()
     path = Path(path).resolve()
     # Entrypoints are relative to the working directory, where the runner starts each run.
     os.chdir(REPO)
     serve(*build_deployments(path, names), limit=limit)
+
+
+@fail_on_traceo_error
+def main(argv: Sequence[str] | None = None) -> None:
+    """The runner that ``traceo serve`` starts: ``python -m deployments.serve FILE``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m deployments.serve")
+    parser.add_argument("prefect_file", type=Path)
+    parser.add_argument("--name", dest="names", action="append", default=[])
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args(argv)
+    serve_all(args.prefect_file, args.names, args.limit)
+
+
+if __name__ == "__main__":
+    main()

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tasks.console_logs import log_failed_run
 from tasks.redaction import redact
 
 __all__ = [
@@ -136,7 +137,10 @@ def _entrypoint(flow: Any) -> str | None:
 
 
 def report_failure(flow: Any, flow_run: Any, state: Any) -> None:
-    """``on_failure`` hook: log the failure message and attach it to the run as an artifact.
+    """``on_failure`` hook: log the failure report, attach it as an artifact, print one line.
+
+    The report goes to the run's logs; the process's console gets one line with the run's link
+    (:func:`tasks.console_logs.log_failed_run`).
 
     Never raises: a broken report must not hide the failure it reports (problems are logged).
     """
@@ -173,3 +177,5 @@ def report_failure(flow: Any, flow_run: Any, state: Any) -> None:
             )
     except Exception as exc:  # a raising hook would hide the failure
         logger.warning("could not build the failure report: %s", type(exc).__name__)
+    url = url_for("flow-run", obj_id=flow_run.id) or f"flow run {flow_run.id}"
+    log_failed_run(flow.name, flow_run.name, state.name, redact(state.message or state.name), url)

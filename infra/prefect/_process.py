@@ -89,13 +89,16 @@ def _tail(path: Path, lines: int) -> str:
 
 
 class ManagedProcess:
-    """One long-running subprocess in its own session, its output appended to ``log_path``."""
+    """One long-running subprocess in its own session, its output appended to ``log_path``.
+
+    Without ``log_path`` the process writes to the caller's stdout and stderr.
+    """
 
     def __init__(
         self,
         args: Sequence[str],
         env: Mapping[str, str],
-        log_path: Path,
+        log_path: Path | None,
         cwd: Path | None = None,
     ) -> None:
         self.args = list(args)
@@ -120,42 +123,55 @@ class ManagedProcess:
         """Start the process (no waiting); a second call is an error."""
         if self._proc is not None:
             raise RuntimeError(f"already launched: {' '.join(self.args)}")
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
+        with contextlib.ExitStack() as stack:
+            log = None
+            if self.log_path is not None:
+                self.log_path.parent.mkdir(parents=True, exist_ok=True)
+                log = stack.enter_context(self.log_path.open("ab"))
             self._proc = subprocess.Popen(
                 self.args,
                 env=self.env,
                 cwd=self.cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
-                stderr=subprocess.STDOUT,
+                stderr=subprocess.STDOUT if log else None,
                 start_new_session=True,
             )
 
-    def stop(self, timeout: float = 30.0) -> int | None:
-        """SIGINT, wait up to ``timeout`` s, then SIGKILL the process's own session.
+    def wait(self) -> int:
+        """Block until the process exits; its exit code."""
+        if self._proc is None:
+            raise RuntimeError(f"not launched: {' '.join(self.args)}")
+        return self._proc.wait()
 
-        SIGINT, not SIGTERM: a Prefect process worker ignores SIGTERM for over a minute.
+    def stop(self, timeout: float = 30.0, sig: signal.Signals = signal.SIGINT) -> int | None:
+        """``sig``, wait up to ``timeout`` s, then SIGKILL the process's own session.
+
+        SIGINT by default, not SIGTERM: a Prefect process worker ignores SIGTERM for over a
+        minute. A process already gone still has its session killed: the flow runs or server
+        processes it started must not outlive it.
         """
         proc = self._proc
-        if proc is None or proc.poll() is not None:
-            return proc.returncode if proc else None
-        proc.send_signal(signal.SIGINT)
-        try:
-            return proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            # The session is ours (start_new_session): this also ends flow-run children.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            return proc.wait(timeout=10)
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=timeout)
+        # The session is ours (start_new_session): this also ends flow-run children.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        return proc.wait(timeout=10)
 
     def log_tail(self, lines: int = 40) -> str:
         """The last ``lines`` lines of the process's output."""
-        return _tail(self.log_path, lines)
+        return _tail(self.log_path, lines) if self.log_path else ""
 
     def log_text(self) -> str:
         """Everything the process wrote so far."""
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")
 
     def error(self, message: str) -> PrefectProcessError:
         """An error naming this process, with its log file and last output."""

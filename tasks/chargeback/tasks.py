@@ -19,6 +19,7 @@ from prefect.exceptions import MissingContextError
 
 from tasks.chargeback.ledger import PostingResult
 from tasks.chargeback.statements import StatementFiles, TeamStatementView, team_view
+from tasks.links import browser_link
 
 __all__ = [
     "DEFAULT_CONFIG_DIR",
@@ -164,8 +165,8 @@ def summary_markdown(
     ]
     if files:
         lines += ["", f"Statements in `{files.directory}`:", ""]
-        lines.append(f"- [summary]({files.summary.resolve().as_uri()})")
-        lines += [f"- [{t}]({p.resolve().as_uri()})" for t, p in sorted(files.teams.items())]
+        lines.append(f"- [summary]({browser_link(files.summary)})")
+        lines += [f"- [{t}]({browser_link(p)})" for t, p in sorted(files.teams.items())]
     return "\n".join(lines)
 
 

@@ -19,12 +19,14 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
+from tasks.links import browser_link
 from tasks.ml.decisions import RetrainInProgressError
 from tasks.ml.features import FeatureRepo
 from tasks.ml.monitor import MonitorOutcome, assess_window, record_window, write_window_report
 from tasks.ml.policy import ModelPolicy, load_policy
 from tasks.ml.retrain import RetrainOutcome, record_refusal, retrain
 from tasks.notify import BlockNotifier, Notifier
+from tasks.results import reused_in_retry
 
 __all__ = [
     "assess_drift",
@@ -143,7 +145,7 @@ def write_drift_report(outcome: MonitorOutcome, home: Path | None = None) -> str
     if written is None:
         return None
     create_link_artifact(
-        link=written.resolve().as_uri(),
+        link=browser_link(written),
         link_text=f"Evidently data drift report, window ending {outcome.window_end:%Y-%m-%d}",
         key=f"drift-report-{outcome.model.replace('_', '-').replace('.', '-')}",
         description="Evidently DataDriftPreset for the monitoring window (for humans).",
@@ -212,7 +214,7 @@ def retrain_slot(model: str) -> Iterator[None]:
         ) from None
 
 
-@task(name="train-challenger", cache_policy=NO_CACHE)
+@task(name="train-challenger", **reused_in_retry())  # a retry keeps a finished retrain
 def train_challenger(
     policy: ModelPolicy, end: datetime, trigger: list[str] | None = None
 ) -> RetrainOutcome:

@@ -2,8 +2,11 @@
 
 Parameters are request ids and datastore names, results are counts: identities are loaded from
 the store inside each task and never pass through Prefect. ``NO_CACHE`` keeps inputs from being
-hashed or persisted. Only transient errors (a datastore down) are retried; an unexpected error is
-re-raised as a :class:`PermanentError` naming its class only, since its message could quote data.
+hashed or persisted (a request's steps resume from the store instead, :mod:`tasks.privacy.fulfil`);
+only :func:`purge_expired`, whose input is a datastore name and whose result is counts, persists
+its result, so that a retried retention run reuses the purges that completed. Only transient
+errors (a datastore down) are retried; an unexpected error is re-raised as a
+:class:`PermanentError` naming its class only, since its message could quote data.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.errors import PermanentError, TraceoError
 from tasks.privacy import fulfil
+from tasks.results import reused_in_retry
 from tasks.retry import retry_policy
 from tasks.store import get_engine
 
@@ -51,12 +55,9 @@ def _contained(step: str) -> Iterator[None]:
         raise PermanentError(f"step {step} failed ({type(exc).__name__})") from None
 
 
-def _step(name: str, retries: int = 3) -> Callable[[Callable[..., Any]], Any]:
-    return task(
-        name=name,
-        cache_policy=NO_CACHE,
-        **retry_policy(retries),
-    )
+def _step(name: str, retries: int = 3, reused: bool = False) -> Callable[[Callable[..., Any]], Any]:
+    caching = reused_in_retry() if reused else {"cache_policy": NO_CACHE}
+    return task(name=name, **caching, **retry_policy(retries))
 
 
 @_step("begin-request", retries=1)
@@ -106,7 +107,7 @@ def close_request(request_id: str) -> dict[str, Any]:
         return fulfil.close(get_engine(), request_id, actor())
 
 
-@_step("purge-expired")
+@_step("purge-expired", reused=True)
 def purge_expired(datastore: str) -> dict[str, int]:
     """Delete rows past their retention in one datastore; rows deleted per collection."""
     from tasks.privacy.config import resolve_datamap

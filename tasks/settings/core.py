@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         description="where flows persist results: an absolute directory or a Prefect block slug "
         "such as `s3-bucket/traceo-results` (default: `$TRACEO_HOME/results`)",
     )
+    files_url: str | None = Field(
+        default=None,
+        description="the base URL at which browsers reach `$TRACEO_HOME` files (chargeback "
+        "statements, drift reports); artifact links use it instead of `file://` paths",
+    )
     repo_dir: Path | None = Field(
         default=None,
         description="the repository checkout on a worker; the pull step of "

@@ -69,3 +69,35 @@ def test_drift_triggers_one_retrain_and_a_rerun_respects_the_cooldown(prefect_se
     assert len(monitors) == 1 and monitors[0].action == "skip"  # the rerun replaced its window
     retrains = [d.action for d in list_decisions(engine, MODEL, "retrain")]
     assert retrains.count("refused") == 1 and len(retrains) == 3
+
+
+def test_a_retried_retrain_run_reuses_the_finished_retrain(prefect_server, tmp_path, monkeypatch):
+    import tasks.ml.tasks as ml_tasks
+    from flows.drift import retrain_model
+    from tasks.errors import ServiceUnavailableError
+    from tasks.ml.retrain import RetrainOutcome
+    from tests.retrying import retry_flow_run
+
+    trained: list[str] = []
+    published: list[str] = []
+
+    def train(engine, repo, policy, end, **kwargs):  # type: ignore[no-untyped-def]
+        trained.append(policy.name)
+        return RetrainOutcome(policy.name, "promoted", ["better"], version=2, champion_before=1)
+
+    def publish(text, **kwargs):  # type: ignore[no-untyped-def]
+        published.append(text)
+        if len(published) == 1:
+            raise ServiceUnavailableError("the Prefect API is down")
+
+    monkeypatch.setattr(ml_tasks, "retrain", train)
+    monkeypatch.setattr(ml_tasks, "create_markdown_artifact", publish)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    failed = retrain_model(MODEL, "2026-01-05T00:00:00+00:00", str(policy), return_state=True)
+    assert failed.is_failed() and trained == [MODEL]
+
+    retried = retry_flow_run(retrain_model, failed.state_details.flow_run_id)
+    assert retried.is_completed(), retried.message
+    assert trained == [MODEL]  # the finished retrain was reused, not trained again
+    assert len(published) == 2 and retried.result()["version"] == 2

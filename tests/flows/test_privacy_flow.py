@@ -106,3 +106,30 @@ def test_scheduled_flows_enforce_retention_and_watch_deadlines(
     new_request(get_engine(), "access")  # due in a month: nothing to alert
     counts = watch_deadlines(warn_days=7)
     assert counts == {"due-soon": 0, "overdue": 0, "sent": 0, "already_sent": 0}
+
+
+def test_a_retried_retention_run_reuses_the_purges_that_completed(prefect_server, monkeypatch):
+    from flows.privacy import enforce_retention
+    from tasks.errors import ConfigurationError
+    from tasks.privacy import config, datastores, retention
+    from tests.retrying import retry_flow_run
+
+    purged: list[str] = []
+
+    def purge(engine, datamap, name, store, now, actor):  # type: ignore[no-untyped-def]
+        purged.append(name)
+        if name == "mysql" and purged.count("mysql") == 1:
+            raise ConfigurationError("block mysql-credentials/shop is not saved")
+        return {f"{name}_events": 1}
+
+    monkeypatch.setattr(config, "resolve_datamap", lambda: None)
+    monkeypatch.setattr(retention, "retention_datastores", lambda datamap: ["pg", "mysql"])
+    monkeypatch.setattr(datastores, "open_datastore", lambda datamap, name: name)
+    monkeypatch.setattr(retention, "enforce_datastore", purge)
+    failed = enforce_retention(return_state=True)
+    assert failed.is_failed() and sorted(purged) == ["mysql", "pg"]
+
+    retried = retry_flow_run(enforce_retention, failed.state_details.flow_run_id)
+    assert retried.is_completed(), retried.message
+    assert sorted(purged) == ["mysql", "mysql", "pg"]  # pg's purge was reused, not run again
+    assert retried.result() == {"pg": {"pg_events": 1}, "mysql": {"mysql_events": 1}}

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -101,3 +102,20 @@ def test_a_failing_cli_command_raises_with_its_output(tmp_path: Path) -> None:
         run_prefect(["no-such-command"], "http://127.0.0.1:1/api", tmp_path, timeout=60)
     assert "`prefect no-such-command` exited with" in str(caught.value)
     assert caught.value.log_tail
+
+
+def test_stop_ends_what_the_process_left_behind_in_its_session(tmp_path: Path) -> None:
+    leaves_a_child = (
+        "import subprocess, sys, time; "
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        "print(child.pid, flush=True); time.sleep(60)"
+    )
+    proc = ManagedProcess([sys.executable, "-c", leaves_a_child], {}, tmp_path / "p.log")
+    proc.launch()
+    deadline = time.monotonic() + 10
+    while not proc.log_text().strip() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = psutil.Process(int(proc.log_text()))
+    proc.stop(timeout=10)  # SIGINT ends the parent; its child ignores it
+    child.wait(timeout=10)  # the bounded wait only keeps a broken build from hanging
+    assert not child.is_running()
