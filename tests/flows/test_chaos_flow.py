@@ -94,7 +94,7 @@ def test_an_experiment_that_does_not_pass_ends_the_run_failed(
     state = run_experiment(str(write(tmp_path / "experiment.yaml", doc)), return_state=True)
     assert state.is_failed()
     assert state.message.startswith("experiment FAILED: the steady state was not met before")
-    assert state.result(raise_on_failure=False)["verdict"] == "failed"
+    assert state.result(raise_on_failure=False).summary["verdict"] == "failed"
 
 
 def test_dry_run_publishes_the_plan_and_injects_nothing(prefect_server, specs, proxied, tmp_path):

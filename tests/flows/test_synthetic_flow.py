@@ -68,6 +68,8 @@ def test_a_run_whose_checks_all_error_ends_failed_with_a_keyed_failure_report(
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
+    from tasks.outcome import JobFailedError
+
     monkeypatch.delenv("TRACEO_TEST_UNSET_HOST", raising=False)
     checks = tmp_path / "checks.yaml"
     checks.write_text(
@@ -79,7 +81,9 @@ def test_a_run_whose_checks_all_error_ends_failed_with_a_keyed_failure_report(
         region="eu-west-1", checks_path=str(checks), scheduled_at=SLOT, return_state=True
     )
     assert state.is_failed() and "every check errored (1 of 1)" in state.message
-    assert state.result(raise_on_failure=False)["error"] == 1
+    assert state.result(raise_on_failure=False).summary["error"] == 1
+    with pytest.raises(JobFailedError, match=r"^every check errored \(1 of 1\)"):
+        state.result()  # what a direct call of the flow raises: the problem, not a TypeError
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(

@@ -257,3 +257,41 @@ def test_a_slo_selecting_checks_by_name_uses_the_same_windows() -> None:
         [by_name], _results(), NOW, services, MaintenanceCalendar([WINDOW], services)
     )
     assert report.bad == 0
+
+
+def test_the_store_path_drops_failures_inside_a_window_like_the_raw_path(store_engine) -> None:
+    from tasks.slo.source import evaluate_from_raw, evaluate_from_store
+    from tasks.store.check_results import upsert_check_results
+
+    results = _results()
+    upsert_check_results(
+        store_engine,
+        [
+            {
+                "check_id": c,
+                "region": r,
+                "scheduled_at": datetime.fromtimestamp(int(t), UTC),
+                "started_at": datetime.fromtimestamp(int(t), UTC),
+                "verdict": v,
+                "duration_ms": d,
+            }
+            for c, r, t, v, d in zip(
+                results.check_id,
+                results.region,
+                results.started_at,
+                results.verdict,
+                results.duration_ms,
+                strict=True,
+            )
+        ],
+    )
+    services = {"shop-health": "shop-api"}
+    calendar = MaintenanceCalendar([WINDOW], services)
+
+    (plain,) = evaluate_from_store(store_engine, [slo()], services, NOW)
+    (held,) = evaluate_from_store(store_engine, [slo()], services, NOW, calendar)
+    (reference,) = evaluate_from_raw(store_engine, [slo()], services, NOW, calendar)
+
+    assert (plain.bad, plain.good) == (60, 120)  # from the rollups: no window to honour
+    assert (held.bad, held.good) == (0, 120) and held == reference
+    assert len(held.maintenance) == 1
