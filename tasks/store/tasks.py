@@ -7,6 +7,7 @@ from typing import Any
 
 from prefect import get_run_logger, task
 
+from tasks.retry import retry_policy
 from tasks.settings import get_settings
 from tasks.store.engine import get_engine
 from tasks.store.retention import RetentionPolicy, apply_retention
@@ -14,7 +15,7 @@ from tasks.store.retention import RetentionPolicy, apply_retention
 __all__ = ["remove_expired_check_data"]
 
 
-@task(name="remove-expired-check-data", retries=2, retry_delay_seconds=60)
+@task(name="remove-expired-check-data", **retry_policy())
 def remove_expired_check_data(now: datetime, batch: int) -> dict[str, Any]:
     """Apply the configured retention at ``now`` (raw results, then rollups), in batches."""
     policy = RetentionPolicy.from_settings(get_settings())
