@@ -111,10 +111,19 @@ def test_a_retried_run_reuses_completed_tasks_and_the_failure_is_reported(
             assert any((home / "results").iterdir())
 
             with get_client(sync_client=True) as client:
-                logs = client.read_logs(
-                    log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[failed.id]))
-                )
-                report = next(log.message for log in logs if "flow-run retry" in log.message)
+                # The failure hook runs once the run is Failed, and the worker's process ships
+                # its logs in batches: wait (bounded) for the report to arrive.
+                deadline = time.monotonic() + 60
+                reports: list[str] = []
+                while not reports and time.monotonic() < deadline:
+                    logs = client.read_logs(
+                        log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[failed.id]))
+                    )
+                    reports = [log.message for log in logs if "flow-run retry" in log.message]
+                    if not reports:
+                        time.sleep(0.5)
+                assert reports, "no failure report in the run's logs"
+                report = reports[0]
                 assert f"prefect flow-run retry {failed.id}" in report
                 assert "`load-" in report and "the warehouse is unavailable" in report
                 artifacts = client.read_artifacts(
