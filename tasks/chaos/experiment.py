@@ -285,6 +285,9 @@ def load_experiment(path: Path | str, settings: ChaosSettings | None = None) -> 
     document = parse_experiment_file(path)
     if not isinstance(document, dict):
         raise SpecError([SpecIssue(str(path), None, None, "expected a mapping (an experiment)")])
+    # A key written with no value counts as absent (as in OpenSLO files): chaostoolkit-lib
+    # crashed on `steady-state-hypothesis: null`; a required key left empty is reported missing.
+    document = {key: value for key, value in document.items() if value is not None}
     title = document.get("title") if isinstance(document.get("title"), str) else None
     spec, issues = _read_format(path, title, document)
     traceo = _traceo_extension(path, title, document.get("extensions"))
