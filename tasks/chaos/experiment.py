@@ -229,6 +229,9 @@ def _read_format(
     except ValueError:  # an env variable chaostoolkit-lib converts (int, float, json); no value
         reason = "an environment variable's value does not convert to its env_var_type"
         return spec, [SpecIssue(str(path), title, "configuration", reason)]
+    except Exception as exc:  # its validator assumes shapes it does not check; never a traceback
+        reason = f"chaostoolkit-lib could not validate it ({type(exc).__name__}): check its format"
+        return spec, [SpecIssue(str(path), title, None, reason)]
     return spec, []
 
 

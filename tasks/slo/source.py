@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from tasks.probes.loader import load_checks
 from tasks.slo.definition import SloDefinition
-from tasks.slo.evaluate import evaluate_slos, with_maintenance
+from tasks.slo.evaluate import evaluate_results, evaluate_slos, with_maintenance
 from tasks.slo.events import CheckResults, Events, indicator_checks, select_events
 from tasks.slo.loader import load_slos
 from tasks.slo.maintenance import MaintenanceCalendar
@@ -43,16 +43,10 @@ def lookback_start(slos: Sequence[SloDefinition], now: int) -> int:
     return min(starts)
 
 
-def _raw_events(
-    engine: Engine,
-    slos: Sequence[SloDefinition],
-    check_services: dict[str, str],
-    now: int,
-    maintenance: MaintenanceCalendar | None = None,
-) -> list[Events]:
-    """Each SLO's events from the raw results, read in one query."""
-    if not slos:
-        return []
+def _raw_results(
+    engine: Engine, slos: Sequence[SloDefinition], check_services: dict[str, str], now: int
+) -> CheckResults:
+    """The raw results every SLO counts over its lookback, read in one query."""
     ids = sorted({c for slo in slos for c in indicator_checks(slo.indicator, check_services)})
     columns = fetch_results(
         engine,
@@ -60,10 +54,9 @@ def _raw_events(
         datetime.fromtimestamp(lookback_start(slos, now), UTC),
         datetime.fromtimestamp(now + 1, UTC),
     )
-    results = CheckResults(
+    return CheckResults(
         columns.check_id, columns.region, columns.started_at, columns.verdict, columns.duration_ms
     )
-    return [select_events(s.indicator, results, check_services, maintenance) for s in slos]
 
 
 def evaluate_from_raw(
@@ -74,10 +67,10 @@ def evaluate_from_raw(
     maintenance: MaintenanceCalendar | None = None,
 ) -> list[SloReport]:
     """Evaluate every SLO at ``now`` from the raw results alone (the reference for rollups)."""
-    t = int(now.timestamp())
-    events = _raw_events(engine, slos, check_services, t, maintenance)
-    reports = evaluate_slos(slos, events, now)
-    return with_maintenance(slos, reports, now, check_services, maintenance)
+    if not slos:
+        return []
+    results = _raw_results(engine, slos, check_services, int(now.timestamp()))
+    return evaluate_results(slos, results, now, check_services, maintenance)
 
 
 def evaluate_from_store(
@@ -118,7 +111,13 @@ def evaluate_from_store(
         if planned
         else []
     )
-    from_raw = _raw_events(engine, [slos[i] for i in unplanned], check_services, t, maintenance)
+    from_raw: list[Events] = []
+    if unplanned:
+        raw_slos = [slos[i] for i in unplanned]
+        results = _raw_results(engine, raw_slos, check_services, t)
+        from_raw = [
+            select_events(s.indicator, results, check_services, maintenance) for s in raw_slos
+        ]
     for i, e in zip([*planned, *unplanned], [*from_rollups, *from_raw], strict=True):
         events[i] = e
     reports = evaluate_slos(slos, [e for e in events if e is not None], now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,7 @@ def test_the_shipped_feature_view_gives_the_kinds_the_monitor_uses() -> None:
     from tasks.ml.feature_repo.definitions import definitions
     from tasks.ml.monitor import FEATURE_KINDS
 
-    _, view = definitions(__import__("pathlib").Path("/nonexistent/payments.parquet"))
+    _, view = definitions(Path("/nonexistent/payments.parquet"))
 
     assert kinds_from_feature_view(view) == FEATURE_KINDS
     assert FEATURE_KINDS["is_foreign"] == "categorical"
