@@ -16,6 +16,7 @@ from sqlalchemy import Engine, insert
 
 from tasks.store import CheckResult
 from tasks.store.rebuild import rebuild_rollups
+from tasks.store.sql import execute_many
 
 __all__ = ["Incident", "SimulatedCheck", "default_incidents", "simulate_history"]
 
@@ -89,7 +90,7 @@ def simulate_history(
             for region in check.regions:
                 rows = _rows(rng, check, region, slots, incidents)
                 for i in range(0, len(rows), chunk):
-                    conn.execute(insert(CheckResult), rows[i : i + chunk])
+                    execute_many(conn, insert(CheckResult), rows[i : i + chunk])
                 written += len(rows)
     # Bulk inserts skip the per-write rollup refresh; one rebuild of the period is cheaper.
     rebuild_rollups(engine, datetime.fromtimestamp(start, UTC), now)

@@ -61,7 +61,7 @@ def rebuild_rollups(
     while at < stop:
         upto = min(at - at % STEP + STEP, stop)
         with engine.begin() as conn:
-            minutes += refresh_rollups(conn, _minutes_held(conn, at, upto))
+            minutes += refresh_rollups(conn, _minutes_held(conn, at, upto), complete=(at, upto))
             set_mark(conn, mark, upto)
         if on_step is not None:
             on_step(upto, stop)

@@ -32,6 +32,7 @@ __all__ = [
 _STEPS = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 7.5, 8, 9)
 LADDER = np.array([step * 10.0**decade for decade in range(7) for step in _STEPS])
 NO_LATENCY = -1
+_NO_LATENCY_CODE = str(NO_LATENCY)
 VERDICT_COLUMNS = ("pass", "degraded", "fail", "error")
 
 Cells = dict[str, list[int]]
@@ -89,21 +90,33 @@ class Bucket:
             self.verdicts[verdict] += row[f"{verdict}_count"]
         self.latency_sum_ms += row["latency_sum_ms"]
 
+    def add_bucket(self, other: Bucket) -> None:
+        """Count a finer bucket held in memory."""
+        merge_cells(self.cells, other.cells)
+        for verdict, count in other.verdicts.items():
+            self.verdicts[verdict] = self.verdicts.get(verdict, 0) + count
+        self.latency_sum_ms += other.latency_sum_ms
+
     def as_row(self) -> dict[str, Any]:
         """The column values of this bucket (without its key)."""
-        no_latency = sum(c for key, (c, _) in self.cells.items() if key.endswith(f":{NO_LATENCY}"))
+        results = no_latency = 0
         last: dict[str, int] = {}
-        for key, (_, at) in self.cells.items():
-            verdict = key.rpartition(":")[0]
-            last[verdict] = max(at, last.get(verdict, at))
-        return {
-            "results": sum(c for c, _ in self.cells.values()),
-            **{f"{verdict}_count": self.verdicts.get(verdict, 0) for verdict in VERDICT_COLUMNS},
-            **{f"last_{verdict}_at": last.get(verdict) for verdict in VERDICT_COLUMNS},
-            "no_latency_count": no_latency,
-            "latency_sum_ms": self.latency_sum_ms,
-            "cells": self.cells,
-        }
+        for key, (count, at) in self.cells.items():
+            verdict, _, code = key.rpartition(":")
+            results += count
+            if code == _NO_LATENCY_CODE:
+                no_latency += count
+            if at > last.get(verdict, at - 1):
+                last[verdict] = at
+        row: dict[str, Any] = {"results": results}
+        for verdict in VERDICT_COLUMNS:
+            row[f"{verdict}_count"] = self.verdicts.get(verdict, 0)
+        for verdict in VERDICT_COLUMNS:
+            row[f"last_{verdict}_at"] = last.get(verdict)
+        row["no_latency_count"] = no_latency
+        row["latency_sum_ms"] = self.latency_sum_ms
+        row["cells"] = self.cells
+        return row
 
 
 def split_cells(rows: Iterable[Mapping[str, Any]]) -> Iterable[tuple[int, str, int, int, int]]:

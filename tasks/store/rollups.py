@@ -24,7 +24,7 @@ from tasks.store.marks import get_mark
 from tasks.store.models import CheckResult
 from tasks.store.rollup_cells import Bucket, latency_codes
 from tasks.store.rollup_models import CheckRollup
-from tasks.store.sql import dialect_insert, epoch_seconds
+from tasks.store.sql import dialect_insert, epoch_seconds, execute_many
 
 __all__ = [
     "RAW_CUTOFF_MARK",
@@ -51,8 +51,19 @@ def raw_cutoff(conn: Connection) -> int | None:
     return get_mark(conn, RAW_CUTOFF_MARK)
 
 
-def refresh_rollups(conn: Connection, touched: Iterable[tuple[str, str, int]]) -> int:
+def refresh_rollups(
+    conn: Connection,
+    touched: Iterable[tuple[str, str, int]],
+    complete: tuple[int, int] | None = None,
+) -> int:
     """Recompute the buckets holding ``touched`` (check, region, epoch second) at every resolution.
+
+    Args:
+        conn: a connection in the writing transaction.
+        touched: the (check, region, epoch second) whose buckets to recompute.
+        complete: an epoch-second span ``[start, end)`` in which ``touched`` holds every minute
+            with a result or a rollup (a rebuild's step): coarser buckets wholly inside it are
+            summed from the minutes in memory instead of read back from the store.
 
     Returns:
         Minute buckets recomputed (sealed minutes are skipped).
@@ -64,10 +75,18 @@ def refresh_rollups(conn: Connection, touched: Iterable[tuple[str, str, int]]) -
         return 0
     _serialise(conn, {(c, r) for c, r, _ in keys})
     minutes = len(keys)
-    _replace(conn, MINUTE, keys, _from_raw(conn, keys))
+    buckets = _from_raw(conn, keys)
+    _replace(conn, MINUTE, keys, buckets)
     for finer, resolution in pairwise(RESOLUTIONS):
         keys = {(c, r, b - b % resolution) for c, r, b in keys}
-        _replace(conn, resolution, keys, _from_finer(conn, finer, resolution, keys))
+        inside = {
+            k for k in keys if complete and complete[0] <= k[2] and k[2] + resolution <= complete[1]
+        }
+        buckets = {
+            **_summed(buckets, resolution, inside),
+            **_from_finer(conn, finer, resolution, keys - inside),
+        }
+        _replace(conn, resolution, keys, buckets)
     return minutes
 
 
@@ -119,7 +138,21 @@ def _from_raw(conn: Connection, keys: set[Key]) -> dict[Key, Bucket]:
     return {k: b for k, b in buckets.items() if b.cells}
 
 
+def _summed(finer: dict[Key, Bucket], resolution: int, keys: set[Key]) -> dict[Key, Bucket]:
+    """The buckets ``keys`` summed from ``finer`` buckets held in memory."""
+    buckets: dict[Key, Bucket] = {}
+    if not keys:
+        return buckets
+    for (check, region, start), bucket in finer.items():
+        key = (check, region, start - start % resolution)
+        if key in keys:
+            buckets.setdefault(key, Bucket()).add_bucket(bucket)
+    return buckets
+
+
 def _from_finer(conn: Connection, finer: int, resolution: int, keys: set[Key]) -> dict[Key, Bucket]:
+    if not keys:
+        return {}
     checks, start, end = _span(keys, resolution)
     stmt = select(_ROLLUPS).where(
         _ROLLUPS.c.resolution == finer,
@@ -155,7 +188,7 @@ def _replace(conn: Connection, resolution: int, keys: set[Key], buckets: dict[Ke
         {"check_id": c, "region": r, "resolution": resolution, "bucket_start": b, **x.as_row()}
         for (c, r, b), x in buckets.items()
     ]
-    conn.execute(_upsert(conn.dialect.name), values)
+    execute_many(conn, _upsert(conn.dialect.name), values)
 
 
 @cache
