@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from tasks.errors import ServiceUnavailableError
 from tasks.store.models import CheckResult
+from tasks.store.partitions import ensure_partitions
 from tasks.store.rollups import refresh_rollups
 from tasks.store.sql import dialect_insert, epoch_seconds, execute_many
 
@@ -114,6 +115,7 @@ def upsert_check_results(
         with engine.begin() as conn:
             for start in range(0, len(values), _CHUNK_ROWS):
                 chunk = values[start : start + _CHUNK_ROWS]
+                ensure_partitions(conn, [row["scheduled_at"] for row in chunk])
                 replaced = _stored_starts(conn, chunk)
                 execute_many(conn, stmt, chunk)
                 refresh_rollups(conn, [*replaced, *map(_started, chunk)])
