@@ -528,6 +528,7 @@ from deployments.cli_intake import submit as dsr_submit  # noqa: E402
 from deployments.cli_model import drift as drift_group  # noqa: E402
 from deployments.cli_model import model as model_group  # noqa: E402
 from deployments.cli_ops import OPS_COMMANDS  # noqa: E402
+from deployments.cli_status import status as status_group  # noqa: E402
 from deployments.cli_store import slo_rebuild  # noqa: E402
 from deployments.cli_store import store as store_group  # noqa: E402
 
@@ -541,6 +542,7 @@ main.add_command(intake_group, "intake")
 main.add_command(model_group, "model")
 main.add_command(drift_group, "drift")
 main.add_command(store_group, "store")
+main.add_command(status_group, "status")
 slo.add_command(slo_rebuild, "rebuild")
 for _command in OPS_COMMANDS:  # serve, failure-alerts, run-once
     main.add_command(_command)

@@ -2,9 +2,11 @@
 
 Starts the sample shop and a webhook receiver on 127.0.0.1, backfills simulated history (marked
 ``simulated`` in the store) in the background while Prefect starts, runs the example checks live
-as three regions, evaluates the example SLOs, routes alerts to the receiver, then ingests cost
-(the real FOCUS sample and a simulated Cost Explorer history with a spike, from a local moto
-server) and scores cost anomalies with root causes; prints a summary and stops what it started.
+as three regions, evaluates the example SLOs (a maintenance window keeps a planned outage of the
+history off the budget), routes alerts to the receiver, exports the shop's status page, then
+ingests cost (the real FOCUS sample and a simulated Cost Explorer history with a spike, from a
+local moto server) and scores cost anomalies with root causes; prints a summary and stops what
+it started.
 The demo keeps its own store (and, without ``PREFECT_API_URL``, its own ephemeral Prefect
 server) under ``$TRACEO_HOME/demo`` so it never touches production data.
 """
@@ -60,6 +62,7 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
     get_settings.cache_clear()
     settings = get_settings()
 
+    from deployments.status.demo import checks_with_window, plan_outage, show_status
     from infra.sandbox.history import SimulatedCheck, default_incidents, simulate_history
     from infra.sandbox.sample_service.server import SampleService
     from infra.sandbox.webhook_sink import WebhookSink
@@ -73,6 +76,12 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
     echo(f"Loaded {len(checks)} checks and {len(slos)} SLO objectives from deployments/.")
     now = datetime.now(UTC).replace(microsecond=0)
     slot = now.replace(second=0)
+    planned = plan_outage(slos, slot)
+    if planned is not None:  # its window sits beside a copy of the checks, which the flows read
+        demo_checks = checks_with_window(settings.checks_path, demo_home, planned)
+        os.environ["TRACEO_CHECKS_PATH"] = str(demo_checks)
+        get_settings.cache_clear()
+        settings = get_settings()
 
     with SampleService() as shop, WebhookSink() as sink:
         os.environ["SAMPLE_URL"] = shop.url
@@ -89,6 +98,7 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
         def backfill() -> None:
             try:
                 incidents = default_incidents(slot, [c.id for c in checks])
+                incidents += [planned.incident] if planned else []
                 history["rows"] = simulate_history(engine, simulated, slot, HISTORY_DAYS, incidents)
                 history["incidents"] = incidents
             except Exception as exc:  # reported below; the thread must not die silently
@@ -127,6 +137,8 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
 
         summary = evaluate_slos(evaluated_at=now, notify_via=f"custom-webhook/{DEMO_BLOCK}")
         _print_outcome(echo, engine, settings, now, summary)
+        echo("")
+        show_status(echo, engine, settings, now, demo_home, planned)
 
         from infra.sandbox.anomaly_demo import run_anomaly_demo
         from infra.sandbox.chargeback_demo import run_chargeback_demo

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     slos_path: Path = Field(
         default=REPO / "deployments" / "slos", description="OpenSLO files the SLO flow loads"
     )
+    status_page: Path = Field(
+        default=REPO / "deployments" / "status" / "shop.yaml",
+        description="the public status page spec `traceo status` publishes",
+    )
     cost_sources: Path = Field(
         default=REPO / "deployments" / "cost" / "sources.yaml",
         description="cost ingestion's source definitions",
