@@ -464,13 +464,17 @@ def metrics_serve(
     from tasks.settings import get_settings
     from tasks.slo.exporter import SloCollector
     from tasks.slo.loader import load_slos
+    from tasks.slo.maintenance_loader import MaintenanceFiles
     from tasks.store import get_engine
 
     settings = get_settings()
     engine = get_engine()  # a store that cannot be reached fails here, with a clear message
     services = ServiceNames([checks_path or settings.checks_path])
     registry = build_registry(StoreCollector(engine, services, timedelta(minutes=lookback)))
-    registry.register(SloCollector(engine, load_slos([slos or settings.slos_path]), services))
+    windows = MaintenanceFiles([checks_path or settings.checks_path])
+    registry.register(
+        SloCollector(engine, load_slos([slos or settings.slos_path]), services, maintenance=windows)
+    )
     try:
         server = MetricsServer(registry, host, port).start()
     except OSError as exc:
