@@ -533,12 +533,13 @@ from deployments.cli_model import drift as drift_group  # noqa: E402
 from deployments.cli_model import model as model_group  # noqa: E402
 from deployments.cli_ops import OPS_COMMANDS  # noqa: E402
 from deployments.cli_status import status as status_group  # noqa: E402
-from deployments.cli_store import slo_rebuild  # noqa: E402
+from deployments.cli_store import checks_latency, slo_rebuild  # noqa: E402
 from deployments.cli_store import store as store_group  # noqa: E402
 
 main.add_command(config_command, "config")
 main.add_command(chaos_group, "chaos")
 checks.add_command(checks_test, "test")
+checks.add_command(checks_latency, "latency")
 main.add_command(synthetic, "synthetic")
 dsr_group.add_command(dsr_submit, "submit")
 main.add_command(dsr_group, "dsr")
