@@ -38,6 +38,7 @@ from tasks.store.engine import session_scope
 from tasks.store.privacy_models import DsrRequest, IntakeDelivery
 
 __all__ = [
+    "REPLAY_WINDOW",
     "SOURCES",
     "STATUSES",
     "CreatedRequest",
@@ -75,6 +76,8 @@ STATUSES: tuple[str, ...] = (
     "rejected",
 )
 _FINAL = {"completed", "rejected"}
+# How far a signed timestamp may be from the intake's clock (deployments/intake/signing.py).
+REPLAY_WINDOW = timedelta(minutes=5)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
@@ -282,17 +285,19 @@ def record_delivery(
         raise ReplayedDeliveryError(f"{source} delivery already accepted") from None
 
 
-def prune_deliveries(engine: Engine, before: datetime) -> int:
-    """Forget signature-based deliveries accepted before ``before``; returns how many.
+def prune_deliveries(engine: Engine, before: datetime, ids_before: datetime | None = None) -> int:
+    """Forget deliveries no longer needed against replays; returns how many.
 
-    Those carry a timestamp, so once outside the replay window they are refused as stale anyway.
-    Delivery ids without a timestamp (Jira's) are kept: only they prevent a late replay.
+    Signature-based deliveries accepted before ``before``: they carry a timestamp, so once
+    outside the replay window they are refused as stale anyway. Delivery ids without a timestamp
+    (Jira's) accepted before ``ids_before`` (kept when ``None``): a replay past that is answered
+    as a duplicate of its stored ticket, which creates nothing and reveals nothing.
     """
-    stmt = delete(IntakeDelivery).where(
-        IntakeDelivery.received_at < before, IntakeDelivery.delivery_id.startswith("sig:")
-    )
+    old = IntakeDelivery.delivery_id.startswith("sig:") & (IntakeDelivery.received_at < before)
+    if ids_before is not None:
+        old |= IntakeDelivery.received_at < ids_before
     with _writing(engine), engine.begin() as conn:
-        return int(conn.execute(stmt).rowcount)
+        return int(conn.execute(delete(IntakeDelivery).where(old)).rowcount)
 
 
 def create_request(
@@ -370,7 +375,8 @@ def set_status(engine: Engine, public_id: str, status: str, detail: str | None =
     """Move a request to ``status`` (``detail``: a short reason, no personal data)."""
     if status not in STATUSES:
         raise PermanentError(f"unknown request status {status!r}; expected one of {STATUSES}")
-    _update(engine, public_id, status=status, status_detail=detail)
+    closed_at = _now() if status in _FINAL else None
+    _update(engine, public_id, status=status, status_detail=detail, closed_at=closed_at)
 
 
 def extend_deadline(engine: Engine, public_id: str) -> datetime:
