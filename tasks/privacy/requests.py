@@ -21,13 +21,14 @@ import re
 import threading
 import uuid
 import weakref
+from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -59,6 +60,7 @@ __all__ = [
     "prune_deliveries",
     "record_delivery",
     "record_flow_run",
+    "record_flow_runs",
     "record_start_failure",
     "set_status",
 ]
@@ -391,25 +393,41 @@ def extend_deadline(engine: Engine, public_id: str) -> datetime:
     return until
 
 
-def _started(engine: Engine, public_id: str, **values: Any) -> None:
+def record_flow_runs(engine: Engine, runs: Mapping[str, str]) -> None:
+    """Remember the fulfilment flow run started for each request (one transaction)."""
+    if not runs:
+        return
     stmt = (
         update(DsrRequest)
-        .where(DsrRequest.public_id == public_id)
-        .values(start_attempts=DsrRequest.start_attempts + 1, updated_at=_now(), **values)
+        .where(DsrRequest.public_id == bindparam("request"))
+        .values(
+            flow_run_id=bindparam("run"),
+            start_attempts=DsrRequest.start_attempts + 1,
+            updated_at=_now(),
+        )
     )
+    params = [{"request": public_id, "run": run} for public_id, run in runs.items()]
     with _writing(engine), engine.begin() as conn:
-        if conn.execute(stmt).rowcount != 1:
-            raise NotFoundError(f"data-subject request {public_id} not found")
+        updated = conn.execute(stmt, params).rowcount
+    if engine.dialect.supports_sane_multi_rowcount and updated != len(params):
+        raise NotFoundError(f"{len(params) - updated} data-subject requests not found")
 
 
 def record_flow_run(engine: Engine, public_id: str, flow_run_id: str) -> None:
     """Remember the fulfilment flow run started for a request."""
-    _started(engine, public_id, flow_run_id=flow_run_id)
+    record_flow_runs(engine, {public_id: flow_run_id})
 
 
 def record_start_failure(engine: Engine, public_id: str) -> None:
     """Count a failed attempt to start the fulfilment run (the request stays ``received``)."""
-    _started(engine, public_id)
+    stmt = (
+        update(DsrRequest)
+        .where(DsrRequest.public_id == public_id)
+        .values(start_attempts=DsrRequest.start_attempts + 1, updated_at=_now())
+    )
+    with _writing(engine), engine.begin() as conn:
+        if conn.execute(stmt).rowcount != 1:
+            raise NotFoundError(f"data-subject request {public_id} not found")
 
 
 def pending_starts(engine: Engine, received_before: datetime | None = None) -> list[str]:
