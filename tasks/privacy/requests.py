@@ -259,6 +259,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# Built once, values passed as parameters: the compiled form is reused from SQLAlchemy's cache
+# without computing a cache key over the values on every request.
+_INSERT_DELIVERY = insert(IntakeDelivery)
+_INSERT_REQUEST = insert(DsrRequest)
+
 _SQLITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
@@ -282,7 +287,7 @@ def record_delivery(
     """
     values = {"source": source, "delivery_id": delivery_id[:200], "received_at": now}
     try:
-        conn.execute(insert(IntakeDelivery).values(**values))
+        conn.execute(_INSERT_DELIVERY, values)
     except IntegrityError:
         raise ReplayedDeliveryError(f"{source} delivery already accepted") from None
 
@@ -344,7 +349,7 @@ def create_request(
                     "start_attempts": 0,
                     "updated_at": now,
                 }
-                conn.execute(insert(DsrRequest).values(**row))
+                conn.execute(_INSERT_REQUEST, row)
                 return CreatedRequest(public_id, due_at, True, "received")
         except IntegrityError:
             # Another writer stored the same ticket between our read and insert: read it back.
