@@ -129,3 +129,46 @@ def test_expired_bundles_are_removed_once_and_audited(store_engine, tmp_path: Pa
     assert [e.counts for e in audit.entries_for(store_engine, expired)] == [{"files": 2}]
     assert expire_bundles(store_engine, sinks.__getitem__, now, "test") == 0
     assert len(audit.entries_for(store_engine, expired)) == 1
+
+
+def test_s3_bundles_are_encrypted_server_side_and_removed_by_prefix(monkeypatch):
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from tasks.local_server import free_port
+    from tasks.privacy.package import S3Sink
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}")
+        client.create_bucket(Bucket="bundles")
+        sink, other = (
+            S3Sink(client, "bundles", "access/req-1"),
+            S3Sink(client, "bundles", "access/req-10"),
+        )
+        for target in (sink, other):
+            target.put("bundle.zip", b"zip")
+        head = client.head_object(Bucket="bundles", Key="access/req-1/bundle.zip")
+        assert head["ServerSideEncryption"] == "AES256"
+        assert sink.remove() == 1 and sink.remove() == 0
+        keys = [o["Key"] for o in client.list_objects_v2(Bucket="bundles")["Contents"]]
+        assert keys == ["access/req-10/bundle.zip"]
+    finally:
+        server.stop()
+
+
+def test_forgetting_needs_an_identity_key_of_16_characters(monkeypatch):
+    from tasks.errors import ConfigurationError
+    from tasks.privacy.config import identity_key
+
+    monkeypatch.setenv("TRACEO_DSR_IDENTITY_KEY", "s3cr3t-val")
+    with pytest.raises(ConfigurationError, match="TRACEO_DSR_IDENTITY_KEY") as caught:
+        identity_key()
+    assert "s3cr3t-val" not in str(caught.value)
+    monkeypatch.setenv("TRACEO_DSR_IDENTITY_KEY", KEY.decode())
+    assert identity_key() == KEY
