@@ -259,10 +259,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-# Built once, values passed as parameters: the compiled form is reused from SQLAlchemy's cache
-# without computing a cache key over the values on every request.
+# The intake's statements, built once with values passed as parameters: SQLAlchemy reuses their
+# compiled form instead of building clauses and cache keys on every request (a fifth of its cost).
 _INSERT_DELIVERY = insert(IntakeDelivery)
 _INSERT_REQUEST = insert(DsrRequest)
+_FIND_TICKET = select(DsrRequest.public_id, DsrRequest.due_at, DsrRequest.status).where(
+    DsrRequest.source == bindparam("source"), DsrRequest.ticket_id == bindparam("ticket_id")
+)
 
 _SQLITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
@@ -321,15 +324,13 @@ def create_request(
     not the ORM: this is the intake's hot path (see ``deployments/bench/intake_throughput.py``).
     """
     now = now or _now()
-    find = select(DsrRequest.public_id, DsrRequest.due_at, DsrRequest.status).where(
-        DsrRequest.source == new.source, DsrRequest.ticket_id == new.ticket_id
-    )
+    ticket = {"source": new.source, "ticket_id": new.ticket_id}
     for attempt in range(2):
         try:
             with _writing(engine), engine.begin() as conn:
                 if delivery_id is not None:
                     record_delivery(conn, new.source, delivery_id, now)
-                existing = conn.execute(find).first()
+                existing = conn.execute(_FIND_TICKET, ticket).first()
                 if existing is not None:
                     return CreatedRequest(
                         existing.public_id, existing.due_at, False, existing.status
