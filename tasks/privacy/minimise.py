@@ -100,8 +100,10 @@ def expire_bundles(
         if not expires_at or datetime.fromisoformat(expires_at) > now:
             continue
         files = sink_of(request_id).remove()
+        # Audited before it is marked done: a crash in between repeats the entry (0 files the
+        # second time) rather than losing it.
+        audit.append_entry(engine, request_id, "expire_bundle", "", {"files": files}, actor)
         progress.finish_step(engine, request_id, "expire_bundle", "", {"files": files})
         progress.clear_detail(engine, request_id, "package")
-        audit.append_entry(engine, request_id, "expire_bundle", "", {"files": files}, actor)
         removed += 1
     return removed
