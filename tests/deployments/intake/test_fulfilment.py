@@ -48,7 +48,8 @@ def test_a_stalled_prefect_api_does_not_hold_up_answers_and_a_full_queue_is_503(
             answer = intake.dsr("jira", dsr_payload("jira", f"PRIV-{n}"))
             # Answered while its start is still stalled: the start runs off the request path.
             assert answer.status_code == 202 and starter.calls == []
-        for _ in range(DEFAULT_WORKERS):  # every worker is now stuck in a start
+            # A worker took it off the one-place queue and is now stuck in its start (waiting
+            # here, not racing the workers, keeps the queue's one place free for the next).
             assert starter.entered.acquire(timeout=HANG_GUARD_S)
         queued = intake.dsr("jira", dsr_payload("jira", "PRIV-Q"))
         assert queued.status_code == 202  # waits in the queue behind the stalled starts
