@@ -464,13 +464,17 @@ def metrics_serve(
     from tasks.settings import get_settings
     from tasks.slo.exporter import SloCollector
     from tasks.slo.loader import load_slos
+    from tasks.slo.maintenance_loader import MaintenanceFiles
     from tasks.store import get_engine
 
     settings = get_settings()
     engine = get_engine()  # a store that cannot be reached fails here, with a clear message
     services = ServiceNames([checks_path or settings.checks_path])
     registry = build_registry(StoreCollector(engine, services, timedelta(minutes=lookback)))
-    registry.register(SloCollector(engine, load_slos([slos or settings.slos_path]), services))
+    windows = MaintenanceFiles([checks_path or settings.checks_path])
+    registry.register(
+        SloCollector(engine, load_slos([slos or settings.slos_path]), services, maintenance=windows)
+    )
     try:
         server = MetricsServer(registry, host, port).start()
     except OSError as exc:
@@ -529,12 +533,13 @@ from deployments.cli_model import drift as drift_group  # noqa: E402
 from deployments.cli_model import model as model_group  # noqa: E402
 from deployments.cli_ops import OPS_COMMANDS  # noqa: E402
 from deployments.cli_status import status as status_group  # noqa: E402
-from deployments.cli_store import slo_rebuild  # noqa: E402
+from deployments.cli_store import checks_latency, slo_rebuild  # noqa: E402
 from deployments.cli_store import store as store_group  # noqa: E402
 
 main.add_command(config_command, "config")
 main.add_command(chaos_group, "chaos")
 checks.add_command(checks_test, "test")
+checks.add_command(checks_latency, "latency")
 main.add_command(synthetic, "synthetic")
 dsr_group.add_command(dsr_submit, "submit")
 main.add_command(dsr_group, "dsr")

@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     files_url: str | None = Field(
         default=None,
         description="the base URL at which browsers reach `$TRACEO_HOME` files (chargeback "
-        "statements, drift reports); artifact links use it instead of `file://` paths",
+        "statements, drift reports, signed access bundle links), e.g. the intake's "
+        "`http://127.0.0.1:8787/files`; artifact links use it instead of `file://` paths",
     )
     repo_dir: Path | None = Field(
         default=None,

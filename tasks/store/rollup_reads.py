@@ -7,9 +7,11 @@ choose ranges that never cover one instant twice (see :mod:`tasks.slo.rollup_sou
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
+from itertools import pairwise
 from operator import add
 from typing import Any
 
@@ -35,6 +37,7 @@ __all__ = [
     "DailySums",
     "RollupRows",
     "RollupSums",
+    "covering_plan",
     "read_daily_sums",
     "read_rollup_sums",
     "read_rollups",
@@ -42,6 +45,28 @@ __all__ = [
 
 _ROLLUPS = CheckRollup.metadata.tables[CheckRollup.__tablename__]
 Ranges = Mapping[int, Iterable[tuple[int, int]]]
+
+
+def covering_plan(cuts: Sequence[int], widths: Sequence[int]) -> dict[int, list[tuple[int, int]]]:
+    """Bucket-start ranges by resolution covering each ``[cuts[k], cuts[k+1])``, never across a
+    cut: the widest buckets that fit, narrower ones at the edges (cuts are whole minutes)."""
+    plan: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for a, b in pairwise(cuts):
+        _cover(a, b, sorted(widths, reverse=True), plan)
+    return dict(plan)
+
+
+def _cover(a: int, b: int, widths: list[int], plan: dict[int, list[tuple[int, int]]]) -> None:
+    if a >= b:
+        return
+    width, narrower = widths[0], widths[1:]
+    lo, hi = -(-a // width) * width, b // width * width
+    if lo >= hi:
+        _cover(a, b, narrower, plan)
+        return
+    plan[width].append((lo, hi))
+    _cover(a, lo, narrower, plan)
+    _cover(hi, b, narrower, plan)
 
 
 def _in_ranges(ranges: Ranges) -> list[ColumnElement[bool]]:

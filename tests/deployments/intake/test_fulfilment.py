@@ -75,11 +75,11 @@ def test_a_stalled_prefect_api_does_not_hold_up_answers_and_a_full_queue_is_503(
 def test_a_start_that_fails_to_be_recorded_does_not_kill_the_worker(intake, monkeypatch):
     calls = []
 
-    def store_down(engine: Any, public_id: str, flow_run_id: str) -> None:
-        calls.append(public_id)
+    def store_down(engine: Any, runs: dict[str, str]) -> None:
+        calls.extend(runs)
         raise ConnectionError("store down")
 
-    monkeypatch.setattr("deployments.intake.starter.record_flow_run", store_down)
+    monkeypatch.setattr("deployments.intake.starter.record_flow_runs", store_down)
     assert intake.dsr("generic", dsr_payload("generic", "T-1")).status_code == 202
     assert intake.dsr("generic", dsr_payload("generic", "T-2")).status_code == 202
     assert len(calls) == 2 and len(intake.starter.calls) == 2
