@@ -21,8 +21,8 @@ from tasks.slo.definition import Indicator, SloDefinition
 from tasks.status.spec import PublicService, StatusPageSpec
 from tasks.store import CheckRollup
 from tasks.store.rollup_cells import Bucket, latency_codes
-from tasks.store.rollup_reads import read_rollups
-from tasks.store.rollups import DAY, HOUR, MINUTE
+from tasks.store.rollup_reads import covering_plan, read_rollups
+from tasks.store.rollups import DAY, HOUR, MINUTE, RESOLUTIONS
 from tasks.store.sql import execute_many
 
 __all__ = ["NOW", "fleet", "plain_bars", "write_rollups"]
@@ -100,13 +100,8 @@ def write_rollups(engine: Engine, checks: Sequence[AnyCheck], days: int, seed: i
 def plain_bars(engine: Engine, spec: StatusPageSpec, days: int) -> list[list[tuple[int, int]]]:
     """(good, total) per service and day, from whole rollup rows summed in Python."""
     t = int(NOW.timestamp())
-    today, hour = t - t % DAY, t - t % HOUR
-    first = today - (days - 1) * DAY
-    ranges = {
-        DAY: [(first, today)],
-        HOUR: [(today, hour)],
-        MINUTE: [(hour, t - t % MINUTE + MINUTE)],
-    }
+    first = t - t % DAY - (days - 1) * DAY
+    ranges = covering_plan([first, t - t % MINUTE + MINUTE], RESOLUTIONS)
     with engine.connect() as conn:
         rows = read_rollups(conn, {c for s in spec.services for c in s.bar_checks}, ranges)
     sums: dict[str, list[list[int]]] = {}

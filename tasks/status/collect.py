@@ -36,8 +36,14 @@ from tasks.status.spec import PublicService, StatusPageSpec
 from tasks.store import AlertState
 from tasks.store.check_results import fetch_results
 from tasks.store.rollup_cells import VERDICT_COLUMNS
-from tasks.store.rollup_reads import DailySums, RollupSums, read_daily_sums, read_rollup_sums
-from tasks.store.rollups import DAY, HOUR, MINUTE
+from tasks.store.rollup_reads import (
+    DailySums,
+    RollupSums,
+    covering_plan,
+    read_daily_sums,
+    read_rollup_sums,
+)
+from tasks.store.rollups import DAY, MINUTE, RESOLUTIONS
 
 __all__ = ["DAYS", "MAINTENANCE_AHEAD", "collect_page"]
 
@@ -73,14 +79,7 @@ def collect_page(
             [0],
         )
         daily = read_daily_sums(
-            conn,
-            bar_checks,
-            {
-                DAY: [(first_day, today)],
-                HOUR: [(today, t - t % HOUR)],
-                MINUTE: [(t - t % HOUR, minute + MINUTE)],
-            },
-            first_day,
+            conn, bar_checks, covering_plan([first_day, minute + MINUTE], RESOLUTIONS), first_day
         )
         firing = conn.execute(
             select(AlertState.slo_id, AlertState.fired_at).where(
