@@ -3,6 +3,10 @@
 The page has 200 services x 90 days (20 with a bad day, 10 with a maintenance day, a few
 incidents and windows), generated deterministically.
 
+- build: the page's data for those 200 services (two checks x three regions each) from their
+  rollups on SQLite, ours = :func:`tasks.status.collect.collect_page` (the database sums per
+  check and day), reference = the same buckets read as whole rows and summed in Python
+  (:mod:`deployments.bench.status_store`), best of 3 each; the bars must be equal.
 - render: ours = :func:`tasks.status.render.render_page` (the HTML document), best of 5;
   reference = the same page as JSON with the standard library (``json.dumps`` of
   ``to_json()``), best of 5, in the same run. Target: < 1 s.
@@ -189,9 +193,33 @@ async def _rate(url: str, requests: int) -> tuple[float, int]:
     return sum(share) / elapsed, sizes[-1]
 
 
+def _from_store(services: int) -> tuple[float, float, int]:
+    """(ours, reference, rollup rows): the page's data from a SQLite store, best of 3 each."""
+    from deployments.bench.status_store import NOW, fleet, plain_bars, write_rollups
+    from tasks.slo.maintenance import MaintenanceCalendar
+    from tasks.status.collect import collect_page
+    from tasks.store import get_engine
+
+    spec, checks = fleet(services)
+    with tempfile.TemporaryDirectory(prefix="traceo-status-bench-") as tmp:
+        engine = get_engine(f"sqlite:///{Path(tmp) / 'status.db'}")
+        rows = write_rollups(engine, checks, DAYS)
+        calendar = MaintenanceCalendar([], {})
+        page = collect_page(engine, spec, checks, calendar, NOW)
+        if [[(d.good, d.total) for d in s.days] for s in page.services] != plain_bars(
+            engine, spec, DAYS
+        ):
+            raise RuntimeError("the page's daily bars differ from the plain reader's")
+        ours = _best_of(lambda: collect_page(engine, spec, checks, calendar, NOW), 3)
+        reference = _best_of(lambda: plain_bars(engine, spec, DAYS), 3)
+        engine.dispose()
+    return ours, reference, rows
+
+
 def run(quick: bool) -> list[Measurement]:
     from tasks.status.render import render_page
 
+    build, plain, rows = _from_store(SERVICES // 10 if quick else SERVICES)
     page = build_page()
     html = render_page(page)
     render = _best_of(lambda: render_page(page))
@@ -203,6 +231,20 @@ def run(quick: bool) -> list[Measurement]:
             rates[kind] = asyncio.run(_rate(url, n))
     (ours, size), (reference, reference_size) = rates["ours"], rates["reference"]
     return [
+        Measurement(
+            workload="status_page_build",
+            ours=build,
+            reference=plain,
+            unit="s",
+            ratio=plain / build,
+            target="faster than the plain reader",
+            met=build < plain,
+            note=(
+                f"{SERVICES // 10 if quick else SERVICES} services' states and daily bars from "
+                f"{rows:,} rollup rows on SQLite ({DAYS} days, two checks x three "
+                "regions each); reference: the same buckets read as whole rows, summed in Python"
+            ),
+        ),
         Measurement(
             workload="status_page_render",
             ours=render,

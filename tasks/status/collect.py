@@ -3,11 +3,11 @@
 - Current state: the latest verdict of each (check, region) from the minute rollups of the last
   few runs (a pair silent for three of its check's periods, and at least five minutes, has no
   current verdict).
-- Daily bars: the availability SLI's good and counted verdicts per UTC day, summed by the
-  database over day rollups (hours and minutes for today). A day a maintenance window touched is
-  counted again from the raw results, without the failures inside the window, exactly as the SLO
-  job counts them, while those results are kept (the figures must add up to the rollups'); after
-  raw retention the day keeps its rollup figures.
+- Daily bars: the availability SLI's good and counted verdicts per check and UTC day, summed
+  by the database over day rollups (hours and minutes for today). A day a maintenance window
+  touched is counted again from the raw results, without the failures inside the window,
+  exactly as the SLO job counts them, while those results are kept (the figures must add up to
+  the rollups'); after raw retention the day keeps its rollup figures.
 - Incidents: page alerts of the service's SLOs whose alert state is firing.
 - Maintenance: windows under way or starting within :data:`MAINTENANCE_AHEAD` that cover a
   public service's checks.
@@ -36,8 +36,14 @@ from tasks.status.spec import PublicService, StatusPageSpec
 from tasks.store import AlertState
 from tasks.store.check_results import fetch_results
 from tasks.store.rollup_cells import VERDICT_COLUMNS
-from tasks.store.rollup_reads import RollupSums, read_rollup_sums
-from tasks.store.rollups import DAY, HOUR, MINUTE
+from tasks.store.rollup_reads import (
+    DailySums,
+    RollupSums,
+    covering_plan,
+    read_daily_sums,
+    read_rollup_sums,
+)
+from tasks.store.rollups import DAY, MINUTE, RESOLUTIONS
 
 __all__ = ["DAYS", "MAINTENANCE_AHEAD", "collect_page"]
 
@@ -72,15 +78,8 @@ def collect_page(
             {MINUTE: [(freshest - freshest % MINUTE, minute + MINUTE)]},
             [0],
         )
-        daily = read_rollup_sums(
-            conn,
-            bar_checks,
-            {
-                DAY: [(first_day, today)],
-                HOUR: [(today, t - t % HOUR)],
-                MINUTE: [(t - t % HOUR, minute + MINUTE)],
-            },
-            [first_day + k * DAY for k in range(days)],
+        daily = read_daily_sums(
+            conn, bar_checks, covering_plan([first_day, minute + MINUTE], RESOLUTIONS), first_day
         )
         firing = conn.execute(
             select(AlertState.slo_id, AlertState.fired_at).where(
@@ -90,8 +89,9 @@ def collect_page(
     latest = _latest_verdicts(recent, check_frequency, t)
     active = _active_checks(calendar, t)
     services = []
+    per_day = _Days(daily, days)
     for service in spec.services:
-        bars = _bars(daily, service, first_day, days)
+        bars = per_day.bars(service, first_day)
         if calendar:
             bars = _with_maintenance(engine, bars, service, check_services, calendar, first_day, t)
         state = service_state(
@@ -134,20 +134,30 @@ def _latest_verdicts(
     return out
 
 
-def _bars(
-    sums: RollupSums, service: PublicService, first_day: int, days: int
-) -> tuple[DayBar, ...]:
-    indicator = service.availability.indicator
-    counted = np.isin(VERDICT_COLUMNS, indicator.total_verdicts)
-    good = counted & np.isin(VERDICT_COLUMNS, indicator.good_verdicts)
-    mine = np.isin(sums.check_id, np.asarray(service.bar_checks, dtype=object))
-    day = sums.segment[mine] - 1
-    counts = sums.counts[mine]
-    totals = np.bincount(day, weights=counts[:, counted].sum(axis=1), minlength=days)
-    goods = np.bincount(day, weights=counts[:, good].sum(axis=1), minlength=days)
-    return tuple(
-        DayBar(_date(first_day + k * DAY), int(goods[k]), int(totals[k])) for k in range(days)
-    )
+class _Days:
+    """Daily verdict sums, indexed by check."""
+
+    def __init__(self, sums: DailySums, days: int) -> None:
+        self.sums = sums
+        self.days = days
+        order = np.argsort(sums.check_id, kind="stable")
+        checks, starts = np.unique(sums.check_id[order], return_index=True)
+        ends = [*starts[1:], len(order)][: len(starts)]  # no row at all: no check
+        self.by_check = {str(c): order[a:b] for c, a, b in zip(checks, starts, ends, strict=True)}
+
+    def bars(self, service: PublicService, first_day: int) -> tuple[DayBar, ...]:
+        indicator = service.availability.indicator
+        counted = np.isin(VERDICT_COLUMNS, indicator.total_verdicts)
+        good = counted & np.isin(VERDICT_COLUMNS, indicator.good_verdicts)
+        empty = np.empty(0, np.int64)
+        idx = np.concatenate([self.by_check.get(c, empty) for c in service.bar_checks] or [empty])
+        day, counts = self.sums.day[idx], self.sums.counts[idx]
+        totals = np.bincount(day, weights=counts[:, counted].sum(axis=1), minlength=self.days)
+        goods = np.bincount(day, weights=counts[:, good].sum(axis=1), minlength=self.days)
+        return tuple(
+            DayBar(_date(first_day + k * DAY), int(goods[k]), int(totals[k]))
+            for k in range(self.days)
+        )
 
 
 def _with_maintenance(

@@ -19,6 +19,11 @@ BAR_STEP = 5  # SVG units per day: a 4-unit bar and a 1-unit gap
 _BAR_HEIGHT = 30
 # below the objective by more than ten times its error budget: a bad day, not just a low one
 _BAD_FACTOR = 10
+# colour is never the only carrier: the days that missed are also listed as text per service
+_LEGEND = (
+    "Each bar is one UTC day: green met the objective, orange missed it, red missed it by more "
+    "than ten error budgets, blue had planned maintenance, grey had no data."
+)
 
 
 def bar_class(day: DayBar, objective: float) -> str:
@@ -138,6 +143,6 @@ def render_page(page: StatusPage) -> str:
         '<section aria-labelledby="maintenance"><h2 id="maintenance">Scheduled maintenance</h2>'
         f"{_maintenance(page)}</section>"
         '<section id="services" tabindex="-1" aria-labelledby="services-h">'
-        f'<h2 id="services-h">Services</h2>{groups}</section>'
+        f'<h2 id="services-h">Services</h2><p class="muted">{_LEGEND}</p>{groups}</section>'
         "</main></div></body></html>\n"
     )

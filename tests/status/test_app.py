@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import httpx
 import pytest
@@ -11,7 +16,7 @@ from click.testing import CliRunner
 
 from deployments.cli import main
 from deployments.status.app import PageCache, StatusApp
-from tasks.local_server import ThreadedApp
+from tasks.local_server import ThreadedApp, free_port
 from tasks.status.model import ServiceStatus, StatusPage
 from tests.status.conftest import NOW
 
@@ -104,3 +109,24 @@ def test_gzip_bodies_are_the_page() -> None:
     assert cache.files is not None
     html = cache.files["index.html"]
     assert gzip.decompress(html.gzipped) == html.body
+
+
+def test_traceo_status_serve_serves_the_shop_page_until_interrupted(tmp_path) -> None:
+    port = free_port()
+    env = {**os.environ, "TRACEO_HOME": str(tmp_path / "home")}
+    command = [sys.executable, "-m", "deployments.cli", "status", "serve", "--port", str(port)]
+    server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60  # a hang guard, not a timing assertion
+        while True:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/status")
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, "did not start"
+                time.sleep(0.2)
+        assert page.status_code == 200 and "Example Shop status" in page.text
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, stderr = server.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/status" in stderr

@@ -25,3 +25,21 @@ def test_ours_and_the_reference_serve_the_same_page_gzipped(tmp_path) -> None:
         bodies.append(response.text)
     assert bodies[0] == bodies[1]
     assert bodies[0].count('<svg class="bars"') == 200
+
+
+def test_the_page_and_the_plain_reader_count_the_same_days_from_the_store(tmp_path) -> None:
+    from deployments.bench.status_store import NOW, fleet, plain_bars, write_rollups
+    from tasks.slo.maintenance import MaintenanceCalendar
+    from tasks.status.collect import collect_page
+    from tasks.store import get_engine
+
+    engine = get_engine(f"sqlite:///{tmp_path / 'fleet.db'}")
+    spec, checks = fleet(3)
+    write_rollups(engine, checks, 90)
+
+    page = collect_page(engine, spec, checks, MaintenanceCalendar([], {}), NOW)
+
+    bars = [[(d.good, d.total) for d in s.days] for s in page.services]
+    assert bars == plain_bars(engine, spec, 90)
+    assert bars[0][0][1] == 2 * 3 * 1440  # a whole day: two checks, three regions, each minute
+    assert {s.state for s in page.services} == {"operational"}

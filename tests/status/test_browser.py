@@ -17,6 +17,7 @@ import pytest
 
 from deployments.status.app import PageCache, StatusApp
 from tasks.local_server import ThreadedApp
+from tasks.status.assets import contrast_ratio
 from tasks.status.model import (
     STATE_LABELS,
     DayBar,
@@ -101,6 +102,18 @@ def browse() -> Iterator[Callable[..., Any]]:
     loop.close()
 
 
+# (text colour, background colour) of every badge and the banner, as rgb() strings
+_COLOURS = """[...document.querySelectorAll('.state, .banner')].map(el => {
+  const style = getComputedStyle(el);
+  return [style.color, style.backgroundColor];
+})"""
+
+
+def _hex(rgb: str) -> str:
+    red, green, blue = (int(part) for part in rgb[rgb.index("(") + 1 : -1].split(",")[:3])
+    return f"#{red:02x}{green:02x}{blue:02x}"
+
+
 def serve(page: StatusPage) -> ThreadedApp:
     cache = PageCache(lambda: page, refresh=3600)
     cache.rebuild()
@@ -122,6 +135,7 @@ def test_each_state_reads_on_a_phone_and_is_saved_as_a_screenshot(browse, state)
                 "document.documentElement.scrollWidth - window.innerWidth"
             ),
             "bars": await page.locator("svg.bars").count(),
+            "colours": await page.evaluate(_COLOURS),
         }
 
     with serve(page_in(state)) as server:
@@ -135,6 +149,8 @@ def test_each_state_reads_on_a_phone_and_is_saved_as_a_screenshot(browse, state)
     assert seen["overflow"] <= 0  # nothing wider than a phone
     assert seen["bars"] == 3
     assert shot.stat().st_size > 0
+    for text, background in seen["colours"]:  # as the browser computed them: WCAG AA
+        assert contrast_ratio(_hex(text), _hex(background)) >= 4.5, (text, background)
 
 
 def test_without_javascript_times_read_in_utc_and_with_it_in_the_readers_zone(browse) -> None:
@@ -154,6 +170,7 @@ def test_keyboard_reaches_the_services_and_opens_a_days_table(browse) -> None:
         focused = "document.activeElement"
         await page.keyboard.press("Tab")
         skip = await page.evaluate(f"{focused}.textContent")
+        outline = await page.evaluate(f"getComputedStyle({focused}).outlineStyle")
         await page.keyboard.press("Enter")
         target = await page.evaluate(f"{focused}.id")
         await page.keyboard.press("Tab")
@@ -161,12 +178,20 @@ def test_keyboard_reaches_the_services_and_opens_a_days_table(browse) -> None:
         await page.keyboard.press("Enter")
         opened = await page.evaluate(f"{focused}.parentElement.open")
         row = await page.locator("details[open] tbody tr").first.inner_text()
-        return {"skip": skip, "target": target, "summary": summary, "open": opened, "row": row}
+        return {
+            "skip": skip,
+            "outline": outline,
+            "target": target,
+            "summary": summary,
+            "open": opened,
+            "row": row,
+        }
 
     with serve(page_in("operational")) as server:
         seen = browse(f"{server.url}/status", navigate)
 
     assert seen["skip"] == "Skip to services"
+    assert seen["outline"] == "solid"  # focus is visible
     assert seen["target"] == "services"
     assert seen["summary"] == "SUMMARY 2 day(s) below the objective or with maintenance"
     assert seen["open"] is True

@@ -147,3 +147,11 @@ def test_firing_page_alerts_of_a_service_slos_are_its_open_incidents(
     (incident,) = page.incidents
     assert incident.title == "Slow responses on Storefront"
     assert incident.started_at == NOW - timedelta(minutes=7)
+
+
+def test_an_empty_store_gives_services_without_data(store_engine, checks_dir) -> None:
+    page = sources(checks_dir).build(store_engine, NOW)
+
+    assert [s.state for s in page.services] == ["unknown", "unknown"]
+    assert all(s.uptime is None and len(s.days) == 90 for s in page.services)
+    assert page.headline == ("unknown", "Some services have no recent data")
