@@ -3,7 +3,8 @@
 Starts the sample shop and a webhook receiver on 127.0.0.1, backfills simulated history (marked
 ``simulated`` in the store) in the background while Prefect starts, runs the example checks live
 as three regions, evaluates the example SLOs (a maintenance window keeps a planned outage of the
-history off the budget), routes alerts to the receiver, exports the shop's status page, then
+history off the budget), routes alerts to the receiver, writes the SLOs' Prometheus rules,
+exports the shop's status page, then
 ingests cost (the real FOCUS sample and a simulated Cost Explorer history with a spike, from a
 local moto server) and scores cost anomalies with root causes; prints a summary and stops what
 it started.
@@ -20,6 +21,7 @@ import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 __all__ = ["REGIONS", "run_demo"]
 
@@ -137,6 +139,7 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
 
         summary = evaluate_slos(evaluated_at=now, notify_via=f"custom-webhook/{DEMO_BLOCK}")
         _print_outcome(echo, engine, settings, now, summary)
+        _write_rules(echo, settings, demo_home)
         echo("")
         show_status(echo, engine, settings, now, demo_home, planned)
 
@@ -218,6 +221,21 @@ def _save_demo_block(url: str) -> None:
         cookies=None,
     )
     block.save(DEMO_BLOCK, overwrite=True)
+
+
+def _write_rules(echo: Callable[[str], None], settings: Any, demo_home: Path) -> None:
+    """The SLOs as Prometheus rules, as `traceo slo rules` writes them."""
+    from tasks.slo.loader import load_slos
+    from tasks.slo.rules import build_rules, render_rules
+
+    rules = build_rules(load_slos([settings.slos_path]))
+    path = demo_home / "prometheus" / "slo-rules.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_rules(rules), encoding="utf-8")
+    alerts = sum("alert" in r for g in rules.groups for r in g["rules"])
+    echo(f"Prometheus rules ({len(rules.groups)} SLOs, {alerts} alerts): {path}")
+    for note in [*rules.notes, *map(str, rules.issues)]:
+        echo(f"  - {note}")
 
 
 def _print_outcome(echo, engine, settings, now, summary) -> None:  # type: ignore[no-untyped-def]

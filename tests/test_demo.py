@@ -51,6 +51,8 @@ def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
         assert "Maintenance window demo-checkout-upgrade" in out
         assert "was kept off the budget" in out
     assert "Release gate for shop-api: BLOCKED" in out
+    assert "Prometheus rules (" in out
+    assert (tmp_path / "home" / "demo" / "prometheus" / "slo-rules.yml").exists()
     assert "focus-sample: 2024-09-01..2024-10-01 (end exclusive): 1,000 rows" in out
     assert "Injected spike (Amazon Elastic Compute Cloud - Compute" in out
     assert "found as #" in out
