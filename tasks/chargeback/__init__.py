@@ -20,7 +20,7 @@ from tasks.chargeback.allocate import (
 from tasks.chargeback.config import ChargebackConfig, load_chargeback_config
 from tasks.chargeback.ratecard import RateCard, price_usage
 from tasks.chargeback.rounding import apportion, split_cents
-from tasks.chargeback.source import CostColumns, lines_from_store
+from tasks.chargeback.source import CostColumns, lines_from_lake, lines_from_store
 from tasks.chargeback.usage import UsageRecord, load_usage_csv
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "UsageRecord",
     "allocate",
     "apportion",
+    "lines_from_lake",
     "lines_from_store",
     "load_chargeback_config",
     "load_usage_csv",

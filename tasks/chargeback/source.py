@@ -1,4 +1,4 @@
-"""Cost lines for allocation as Arrow columns: from FOCUS rows or from the store in one query.
+"""Cost lines for allocation as Arrow columns: from FOCUS rows, the lake or the store.
 
 Money stays ``decimal128(38, 12)`` (the store's ``numeric(38, 12)``), so sums computed by Arrow
 are exact; it becomes :class:`~decimal.Decimal` only once grouped.
@@ -14,13 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Select, Text, cast, select
 from sqlalchemy.engine import Engine
 
 from tasks.cost.focus import DECIMAL, TIMESTAMP, find_column
+from tasks.cost.lake import Lake, LakeQuery, months
 from tasks.store.cost_models import CostLine
 
-__all__ = ["SCHEMA", "CostColumns", "lines_from_store"]
+__all__ = ["SCHEMA", "CostColumns", "lines_from_lake", "lines_from_store"]
 
 _STRINGS = (
     "billing_currency",
@@ -91,16 +92,32 @@ def _timestamp(value: Any) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _period_query(period_start: datetime, period_end: datetime) -> Select[Any]:
+    """The allocation columns of ``cost_lines`` charged in ``[period_start, period_end)``."""
+    columns = [getattr(CostLine, f.name) for f in SCHEMA if f.name != "tags"]
+    return select(*columns, cast(CostLine.tags, Text).label("tags")).where(
+        CostLine.charge_period_start >= period_start, CostLine.charge_period_start < period_end
+    )
+
+
+def lines_from_lake(
+    period_start: datetime, period_end: datetime, lake: Lake | None = None
+) -> CostColumns:
+    """Read the allocation columns of the lake's lines charged in the period (DuckDB reads
+    only those columns of the period's partitions)."""
+    lake = lake or Lake.from_settings()
+    with LakeQuery(lake, months(period_start, period_end)) as query:
+        table = query.arrow(_period_query(period_start, period_end))
+    return CostColumns(table.select(SCHEMA.names).cast(SCHEMA).combine_chunks())
+
+
 def lines_from_store(engine: Engine, period_start: datetime, period_end: datetime) -> CostColumns:
-    """Read the allocation columns of ``cost_lines`` charged in ``[period_start, period_end)``.
+    """Read the allocation columns of the store's ``cost_lines`` (installs before the lake).
 
     One query selecting only the needed columns; ``tags`` is read as JSON text (no per-row
     decoding in Python).
     """
-    columns = [getattr(CostLine, f.name) for f in SCHEMA if f.name != "tags"]
-    query = select(*columns, cast(CostLine.tags, Text).label("tags")).where(
-        CostLine.charge_period_start >= period_start, CostLine.charge_period_start < period_end
-    )
+    query = _period_query(period_start, period_end)
     names = [f.name for f in SCHEMA if f.name != "tags"] + ["tags"]
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True).execute(query)
