@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 from sqlalchemy import Connection, Table
 
-__all__ = ["BATCH_ROWS", "RowStream", "digest_rows", "write_rows"]
+__all__ = ["BATCH_ROWS", "RowStream", "write_rows"]
 
 # Rows per rendered batch / executemany call: bounds the memory of one batch in flight.
 BATCH_ROWS = 10_000
@@ -135,12 +135,6 @@ def write_rows(
         return 0
     with RowStream(conn, table, rows.column_names, constants) as stream:
         return stream.write(rows, digest)
-
-
-def digest_rows(rows: pa.Table, constants: dict[str, Any], digest: Any) -> None:
-    """Update ``digest`` (a hashlib object) with the canonical text :class:`RowStream` hashes."""
-    for batch in _naive_utc(rows).to_batches(max_chunksize=BATCH_ROWS):
-        digest.update(_render(_with_constants(batch, constants)))
 
 
 def _naive_utc(rows: pa.Table) -> pa.Table:

@@ -35,9 +35,9 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text
 from sqlalchemy.exc import OperationalError
 
-from tasks.cost.bulk import digest_rows, write_rows
+from tasks.cost.bulk import write_rows
 from tasks.cost.focus import TIMESTAMP, CostDataError
-from tasks.cost.lake import Lake, months, to_lake
+from tasks.cost.lake import Lake, fingerprint, months, to_lake
 from tasks.cost.lake.layout import partition_keys
 from tasks.cost.normalise import currency_conflicts
 from tasks.cost.sources.base import CostChunk, CostSource
@@ -221,6 +221,7 @@ class _Scope:
         self.provider: str | None = None
         self.currency: str | None = None
         self.digest = hashlib.sha256()
+        self.fingerprint = 0  # of the lines: order-independent, summed chunk by chunk
         self.tags: list[pa.Table] = []
 
 
@@ -266,7 +267,7 @@ class _ScopeWriter:
         for account in sorted(set(pc.unique(lines["billing_account_id"]).to_pylist())):
             scope = self.scopes.setdefault(account, _Scope())
             own = _rows_of(lines, account)
-            digest_rows(own, {"source": self.source}, scope.digest)
+            scope.fingerprint += fingerprint(own)
             _accumulate(scope, own)
             for key, rows in partition_keys(to_lake(own, self.source)):
                 self.parts.write(key, rows)
@@ -304,6 +305,7 @@ class _ScopeWriter:
                 constants = {"source": self.source}
                 tag_rows = write_rows(self.conn, _TAGS, tags, constants, scope.digest)
                 scope.estimated |= bool(tag_rows and pc.any(tags["estimated"]).as_py())
+            scope.digest.update(f"{scope.rows}:{scope.fingerprint}".encode())
             checksum = scope.digest.hexdigest()
             ingestion_id = self.conn.execute(
                 insert(CostIngestion)

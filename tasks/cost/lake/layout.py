@@ -98,20 +98,30 @@ def to_lake(lines: pa.Table, source: str) -> pa.Table:
 
 
 def partition_keys(rows: pa.Table) -> list[tuple[PartitionKey, pa.Table]]:
-    """Split lake rows by partition (no copy when they all belong to one)."""
+    """Split lake rows by partition (no copy when they all belong to one, the usual case)."""
     if rows.num_rows == 0:
         return []
-    period = pc.strftime(rows["ChargePeriodStart"], format="%Y-%m")
+    starts = rows["ChargePeriodStart"]
+    bounds = pc.min_max(starts).as_py()
+    providers = pc.unique(rows["ProviderName"])
+    accounts = pc.unique(rows["BillingAccountId"])
+    if len(providers) == len(accounts) == 1 and _period(bounds["min"]) == _period(bounds["max"]):
+        key = PartitionKey(providers[0].as_py(), accounts[0].as_py(), _period(bounds["min"]))
+        return [(key, rows)]
+    period = pc.add(pc.multiply(pc.year(starts), 100), pc.month(starts))
     keyed = pa.table({"p": rows["ProviderName"], "a": rows["BillingAccountId"], "m": period})
     combos = keyed.group_by(["p", "a", "m"]).aggregate([]).to_pylist()
-    if len(combos) == 1:
-        only = combos[0]
-        return [(PartitionKey(only["p"], only["a"], only["m"]), rows)]
     out = []
     for combo in sorted(combos, key=lambda c: (c["p"], c["a"], c["m"])):
         mask = pc.and_(
             pc.and_(pc.equal(keyed["p"], combo["p"]), pc.equal(keyed["a"], combo["a"])),
             pc.equal(keyed["m"], combo["m"]),
         )
-        out.append((PartitionKey(combo["p"], combo["a"], combo["m"]), rows.filter(mask)))
+        year, month = divmod(combo["m"], 100)
+        key = PartitionKey(combo["p"], combo["a"], f"{year:04d}-{month:02d}")
+        out.append((key, rows.filter(mask)))
     return out
+
+
+def _period(moment: datetime) -> str:
+    return f"{moment.year:04d}-{moment.month:02d}"

@@ -10,6 +10,7 @@ differential tests compare.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -22,7 +23,7 @@ from tasks.cost.lake.layout import LAKE_SCHEMA, STORE_NAMES
 from tasks.cost.lake.storage import Lake, LakeDataError
 from tasks.errors import TransientError
 
-__all__ = ["LakeQuery", "compile_for_duckdb"]
+__all__ = ["LakeQuery", "compile_for_duckdb", "fingerprint"]
 
 _DIALECT = sqlite.dialect()  # qmark parameters and plain SQL types, as DuckDB takes them
 
@@ -32,6 +33,29 @@ def compile_for_duckdb(stmt: Select[Any]) -> tuple[str, list[Any]]:
     compiled = stmt.compile(dialect=_DIALECT, compile_kwargs={"render_postcompile": True})
     params = [compiled.params[name] for name in compiled.positiontup or ()]
     return str(compiled), params
+
+
+@functools.cache
+def _database() -> Any:
+    """One in-memory DuckDB per process for fingerprints; each call takes its own cursor."""
+    import duckdb
+
+    return duckdb.connect()
+
+
+def fingerprint(rows: pa.Table) -> int:
+    """An order-independent fingerprint of ``rows``: the sum of every row's hash (DuckDB's).
+
+    Sums of chunks add up to the sum of the whole, so a stream is fingerprinted chunk by chunk;
+    a repeated row counts twice (a xor would cancel it).
+    """
+    if rows.num_rows == 0:
+        return 0
+    columns = ", ".join(f'"{name}"' for name in rows.column_names)
+    with _database().cursor() as con:
+        con.register("fingerprinted", rows)
+        found = con.sql(f"SELECT sum(hash({columns})::HUGEINT) FROM fingerprinted").fetchall()
+    return int(found[0][0])
 
 
 class LakeQuery:
