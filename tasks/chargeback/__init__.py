@@ -15,6 +15,7 @@ from tasks.chargeback.allocate import (
     StatementLine,
     TeamStatement,
     allocate,
+    needed_columns,
     period_bounds,
 )
 from tasks.chargeback.config import ChargebackConfig, load_chargeback_config
@@ -39,6 +40,7 @@ __all__ = [
     "lines_from_store",
     "load_chargeback_config",
     "load_usage_csv",
+    "needed_columns",
     "period_bounds",
     "price_usage",
     "split_cents",

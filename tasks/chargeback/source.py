@@ -7,14 +7,14 @@ are exact; it becomes :class:`~decimal.Decimal` only once grouped.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Select, Text, cast, select
+from sqlalchemy import Select, Text, cast, func, null, select
 from sqlalchemy.engine import Engine
 
 from tasks.cost.focus import DECIMAL, TIMESTAMP, find_column
@@ -32,6 +32,7 @@ _STRINGS = (
     "resource_id",
     "tags",
 )
+_SUMMED = ("billed_cost", "effective_cost")
 SCHEMA = pa.schema(
     [
         pa.field("billed_cost", DECIMAL),
@@ -101,14 +102,41 @@ def _period_query(period_start: datetime, period_end: datetime) -> Select[Any]:
 
 
 def lines_from_lake(
-    period_start: datetime, period_end: datetime, lake: Lake | None = None
+    period_start: datetime,
+    period_end: datetime,
+    keys: Sequence[str] | None = None,
+    lake: Lake | None = None,
 ) -> CostColumns:
-    """Read the allocation columns of the lake's lines charged in the period (DuckDB reads
-    only those columns of the period's partitions)."""
+    """The allocation columns of the lake's lines charged in the period, read by DuckDB from
+    the period's partitions only.
+
+    With ``keys`` (:func:`tasks.chargeback.allocate.needed_columns`), the engine sums the lines
+    that agree on them (exact decimals) and Python receives one row per group, the other
+    columns null; the allocation is the same to the cent.
+    """
     lake = lake or Lake.from_settings()
-    with LakeQuery(lake, months(period_start, period_end)) as query:
-        table = query.arrow(_period_query(period_start, period_end))
+    query = _period_query(period_start, period_end)
+    if keys is not None:
+        query = _grouped(query, keys)
+    with LakeQuery(lake, months(period_start, period_end)) as engine:
+        table = engine.arrow(query)
     return CostColumns(table.select(SCHEMA.names).cast(SCHEMA).combine_chunks())
+
+
+def _grouped(query: Select[Any], keys: Sequence[str]) -> Select[Any]:
+    lines = query.subquery()
+    grouped = [lines.c[name] for name in SCHEMA.names if name in keys]
+    columns: list[Any] = []
+    for field in SCHEMA:
+        if field.name in keys:
+            columns.append(lines.c[field.name])
+        elif field.name in _SUMMED:
+            columns.append(func.sum(lines.c[field.name]).label(field.name))
+        elif field.name == "charge_period_start":
+            columns.append(func.min(lines.c[field.name]).label(field.name))
+        else:
+            columns.append(null().label(field.name))
+    return select(*columns).group_by(*grouped)
 
 
 def lines_from_store(engine: Engine, period_start: datetime, period_end: datetime) -> CostColumns:

@@ -55,6 +55,7 @@ def allocate_period(
         lines_from_lake,
         load_chargeback_config,
         load_usage_csv,
+        needed_columns,
         period_bounds,
     )
 
@@ -64,7 +65,7 @@ def allocate_period(
         ratecard_path or DEFAULT_CONFIG_DIR / "ratecard.yaml",
     )
     usage = load_usage_csv(usage_path or DEFAULT_CONFIG_DIR / "usage.csv", period)
-    lines = lines_from_lake(start, end)
+    lines = lines_from_lake(start, end, needed_columns(config))
     allocation = allocate(lines, config, usage, period, metric=metric)
     _logger().info(
         "Allocated %s %s of %s to %s team(s)",

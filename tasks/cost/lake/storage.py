@@ -6,12 +6,14 @@ version's files beside the old ones (invisible: no manifest names them), then sw
 manifest in one step (a rename on a local disk, a single PUT on S3), then removes the old
 version's files. Readers list files through the manifests, so they see the old or the new
 version, never a mix; a crash before the switch leaves the old version current (its stray files
-are never read); a rerun replaces, never adds.
+are never read, and not yet cleaned up); a rerun replaces, never adds.
 
 Two writers replacing one partition at once: the second to switch finds the manifest changed
 since it read it and fails with :class:`LakeConflictError` naming the partition (its files are
-removed; the first writer's version stays). Every error names the lake, the partition or the
-file concerned.
+removed; the first writer's version stays). The check and the switch are two steps, not a
+compare-and-swap: two switches of one partition in the same instant can both pass (the later
+wins whole); runs of one source are serialised by the store's lock anyway. Every error names
+the lake, the partition or the file concerned.
 """
 
 from __future__ import annotations
