@@ -21,7 +21,7 @@ from sqlalchemy.sql import Select
 
 from tasks.cost.lake.layout import LAKE_SCHEMA, STORE_NAMES
 from tasks.cost.lake.storage import Lake, LakeDataError
-from tasks.errors import TransientError
+from tasks.errors import PermanentError
 
 __all__ = ["LakeQuery", "compile_for_duckdb", "fingerprint"]
 
@@ -65,8 +65,13 @@ class LakeQuery:
         import duckdb
 
         self.lake = lake
+        from tasks.settings import get_settings
+
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
+        # Large GROUP BYs and sorts spill here instead of failing (local disk, also for S3 lakes).
+        spill = get_settings().home / "duckdb-spill"
+        self.con.execute("SET temp_directory = ?", [str(spill)])
         dataset = lake.dataset(lake.partitions(periods))
         self.con.register("lake_files", dataset)
         columns = ", ".join(f'"{name}" AS "{STORE_NAMES[name]}"' for name in LAKE_SCHEMA.names)
@@ -89,8 +94,9 @@ class LakeQuery:
         try:
             return fetch(self.con.sql(sql, params=params))
         except duckdb.OutOfMemoryException as exc:
-            raise TransientError(
-                f"cost lake {self.lake.display}: DuckDB ran out of memory ({exc})"
+            raise PermanentError(
+                f"cost lake {self.lake.display}: DuckDB ran out of memory even spilling to disk "
+                f"({exc})"
             ) from None
         except duckdb.Error as exc:
             raise LakeDataError(f"cost lake {self.lake.display}: query failed ({exc})") from None
