@@ -53,10 +53,6 @@ class Manifest:
     files: tuple[str, ...]
     sources: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def rows(self) -> int:
-        return sum(self.sources.values())
-
     def to_json(self) -> str:
         return json.dumps({"version": self.version, "files": self.files, "sources": self.sources})
 
