@@ -264,7 +264,7 @@ def cost() -> None:
 )
 @fail_on_traceo_error
 def cost_ingest(sources: tuple[str, ...], start, end, sources_file: Path | None) -> None:  # type: ignore[no-untyped-def]
-    """Ingest cost for [--from, --to) into the store, replacing what each source wrote before.
+    """Ingest cost for [--from, --to) into the cost lake, replacing what each source wrote before.
 
     Prints rows and BilledCost per provider. Rerunning the same period changes nothing.
     """
@@ -283,6 +283,23 @@ def cost_ingest(sources: tuple[str, ...], start, end, sources_file: Path | None)
     for config in chosen:
         report = ingest_source(engine, build_source(config), start.date(), end.date())
         click.echo(render_report(report))
+
+
+@cost.command("migrate-to-lake")
+@fail_on_traceo_error
+def cost_migrate_to_lake() -> None:
+    """Move the cost lines the store still holds into the cost lake (TRACEO_COST_LAKE).
+
+    One source and billing period at a time, each switched into the lake before it leaves the
+    store; rerunning (also after an interruption) moves nothing twice.
+    """
+    from tasks.cost.lake.migrate import migrate_store_lines
+    from tasks.store import get_engine
+
+    moved = migrate_store_lines(get_engine())
+    for period in moved:
+        click.echo(f"{period.source} {period.billing_period}: {period.rows:,} line(s) moved")
+    click.echo(f"{sum(p.rows for p in moved):,} cost line(s) moved into the lake")
 
 
 @cost.command("anomalies")

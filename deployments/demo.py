@@ -15,6 +15,7 @@ server) under ``$TRACEO_HOME/demo`` so it never touches production data.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 import warnings
@@ -32,12 +33,16 @@ LIVE_ERROR_RATE = 0.12  # the ongoing incident in the simulated history continue
 
 
 def _configure(demo_home: Path) -> Path:
-    """Point the store (and an unset Prefect API) at the demo's own, fresh, files."""
+    """Point the store, the cost lake (and an unset Prefect API) at the demo's own, fresh,
+    files."""
     demo_home.mkdir(parents=True, exist_ok=True)
     store = demo_home / "traceo-demo.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{store}{suffix}").unlink(missing_ok=True)
     os.environ["TRACEO_DATABASE_URL"] = f"sqlite:///{store}"
+    lake = demo_home / "lake"
+    shutil.rmtree(lake, ignore_errors=True)
+    os.environ["TRACEO_COST_LAKE"] = str(lake)
     os.environ["TRACEO_EVIDENCE_URL"] = str(demo_home / "evidence")
     if not os.environ.get("PREFECT_API_URL"):
         os.environ["PREFECT_HOME"] = str(demo_home / "prefect")
@@ -178,7 +183,7 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
         for message in sink.received:
             echo(f"  - {message.get('subject')}")
 
-    echo(f"Store: {store}")
+    echo(f"Store: {store}; cost lake: {store.parent / 'lake'}")
     if os.environ.get("PREFECT_API_URL"):
         echo(f"Runs: in the Prefect UI of {os.environ['PREFECT_API_URL']}")
     else:

@@ -71,6 +71,14 @@ class Settings(BaseSettings):
         default=REPO / "deployments" / "cost" / "monitors.yaml",
         description="cost anomaly monitors",
     )
+    cost_lake: str | None = Field(
+        default=None,
+        description="where cost lines live (Parquet in FOCUS columns): a directory or "
+        "`s3://bucket/prefix` (default: `$TRACEO_HOME/lake`)",
+    )
+    cost_lake_endpoint_url: str | None = Field(
+        default=None, description="an S3-compatible server for `TRACEO_COST_LAKE`"
+    )
     gcp_billing_endpoint: str | None = Field(
         default=None,
         description="a Cloud Billing API endpoint for local runs (e.g. the fake in "
