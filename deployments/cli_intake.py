@@ -36,8 +36,17 @@ def intake() -> None:
     type=click.FloatRange(min=0),
     help="Seconds between retries of fulfilment runs that could not be started (0: never).",
 )
+@click.option(
+    "--serve-files",
+    is_flag=True,
+    help="Also answer GET /files/<path> (artifact files under TRACEO_HOME for TRACEO_FILES_URL "
+    "links). Off by default: enable it only on a listener behind your SSO, never on the one "
+    "ticketing systems reach.",
+)
 @fail_on_traceo_error
-def serve(host: str, port: int, allowlist_path: Path | None, retry_every: float) -> None:
+def serve(
+    host: str, port: int, allowlist_path: Path | None, retry_every: float, serve_files: bool
+) -> None:
     """Serve the intake API with uvicorn (secrets: TRACEO_INTAKE_SECRET_<SOURCE> or blocks)."""
     import logging
     import threading
@@ -79,7 +88,7 @@ def serve(host: str, port: int, allowlist_path: Path | None, retry_every: float)
         secrets,
         allowlist=allowlist,
         jira_fields=jira_fields,
-        files_home=get_settings().home,
+        files_home=get_settings().home if serve_files else None,
     )
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")

@@ -97,3 +97,20 @@ def test_serve_with_a_malformed_jira_field_mapping_stops_in_one_line(monkeypatch
     assert result.exit_code == 2 and served == []
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "TRACEO_INTAKE_JIRA_FIELDS" in lines[0]
+
+
+def test_files_are_served_only_with_the_flag(monkeypatch, traceo_home):
+    from fastapi.testclient import TestClient
+
+    served = []
+    monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: served.append(app))
+    monkeypatch.setenv("TRACEO_INTAKE_SECRET_JIRA", "jira-secret")
+    statement = traceo_home / "chargeback" / "2026-11" / "summary.md"
+    statement.parent.mkdir(parents=True)
+    statement.write_text("# November")
+
+    for args in (["--retry-every", "0"], ["--retry-every", "0", "--serve-files"]):
+        assert CliRunner().invoke(intake, ["serve", *args]).exit_code == 0
+    plain, with_files = (TestClient(app) for app in served)
+    assert plain.get("/files/chargeback/2026-11/summary.md").status_code == 404
+    assert with_files.get("/files/chargeback/2026-11/summary.md").text == "# November"
