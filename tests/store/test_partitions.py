@@ -37,9 +37,9 @@ def rows_in(conn, table: str) -> int:
     return conn.execute(text(f'SELECT COUNT(*) FROM "{table}"')).scalar_one()
 
 
-@pytest.fixture
-def pg_engine():
-    """A migrated PostgreSQL store of its own (partitions do not exist on SQLite)."""
+@pytest.fixture(scope="module")
+def pg_store():
+    """One migrated PostgreSQL store for the module (partitions do not exist on SQLite)."""
     require_service("PostgreSQL", "127.0.0.1", 5432)
     from tasks.store import get_engine
 
@@ -54,6 +54,16 @@ def pg_engine():
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture
+def pg_engine(pg_store):
+    """The module's store, emptied: no day partitions, no rows, no rollups or marks."""
+    with pg_store.begin() as conn:
+        for day in partition_days(conn):
+            conn.execute(text(f'DROP TABLE "{partition_name(day)}"'))
+        conn.execute(text("TRUNCATE check_results, check_rollups, store_marks"))
+    return pg_store
 
 
 def test_results_land_in_their_days_partition(pg_engine) -> None:
