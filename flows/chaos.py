@@ -16,6 +16,7 @@ from tasks.chaos.tasks import (
     run_chaos_experiment,
     validate_experiment,
 )
+from tasks.extras import require_extras
 from tasks.failure import report_failure
 from tasks.outcome import job_outcome
 from tasks.redaction import install_redaction
@@ -43,6 +44,7 @@ def run_experiment(experiment_path: str, dry_run: bool = False) -> dict[str, Any
         ends Failed, with the summary, unless the experiment passed and every fault was removed.
     """
     install_redaction()
+    require_extras("chaos")
     experiment = validate_experiment(experiment_path)
     if dry_run:
         return publish_plan(experiment)

@@ -14,6 +14,7 @@ from tasks.chargeback.tasks import (
     publish_chargeback,
     write_chargeback_statements,
 )
+from tasks.extras import require_extras
 from tasks.failure import report_failure
 from tasks.redaction import install_redaction
 from tasks.results import rerunnable
@@ -46,6 +47,7 @@ def run_chargeback(
         metric: the FOCUS cost column allocated (``BilledCost`` or ``EffectiveCost``).
     """
     install_redaction()
+    require_extras("chargeback")
     if period is None:
         scheduled = (flow_run.scheduled_start_time or datetime.now(UTC)).astimezone(UTC)
         period = (scheduled.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")

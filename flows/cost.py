@@ -23,6 +23,7 @@ from tasks.cost.tasks import (
     month_windows,
     publish_cost_ingestion,
 )
+from tasks.extras import require_extras
 from tasks.failure import report_failure
 from tasks.redaction import install_redaction
 from tasks.results import rerunnable
@@ -49,6 +50,7 @@ def ingest_costs(
         sources_file: the source definitions (default: ``TRACEO_COST_SOURCES``).
     """
     install_redaction()
+    require_extras("cost")
     today = (flow_run.scheduled_start_time or datetime.now(UTC)).astimezone(UTC).date()
     default_start, default_end = default_ingest_window(today)
     start, end = start or default_start, end or default_end
@@ -88,6 +90,7 @@ def detect_cost_anomalies(
             own targets (staging, demo).
     """
     install_redaction()
+    require_extras("cost")
     scheduled = flow_run.scheduled_start_time or datetime.now(UTC)
     now = datetime.fromtimestamp(int(scheduled.timestamp()), UTC)  # a plain UTC datetime
     default_through, _ = default_window(now)

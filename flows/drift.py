@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow
 from prefect.runtime import flow_run
 
+from tasks.extras import require_extras
 from tasks.failure import report_failure
 from tasks.ml.tasks import (
     assess_drift,
@@ -43,6 +44,7 @@ def materialize_features(end: str | None = None) -> dict[str, Any]:
         end: materialise up to this ISO datetime (default: the run's scheduled start).
     """
     install_redaction()
+    require_extras("drift")
     until = parse_window_end(end) if end else _scheduled()
     customers = materialize_online_features(until)
     return {"end": until.isoformat(), "customers": customers}
@@ -71,6 +73,7 @@ def monitor_drift(
             notification block instead of the policy's ``notify``.
     """
     install_redaction()
+    require_extras("drift")
     policy = model_policy(model, policy_path)
     end = parse_window_end(window_end, _scheduled())
     outcome = assess_drift(policy, end)
@@ -107,6 +110,7 @@ def retrain_model(
         trigger: why the retrain was started (recorded with the outcome).
     """
     install_redaction()
+    require_extras("drift")
     policy = model_policy(model, policy_path)
     end = parse_window_end(window_end, _scheduled())
     outcome = train_challenger(policy, end, trigger or ["started by hand"])

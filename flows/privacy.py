@@ -7,6 +7,7 @@ from typing import Any
 from prefect import flow
 
 from tasks.errors import TraceoError
+from tasks.extras import require_extras
 from tasks.failure import report_failure
 from tasks.privacy.tasks import (
     alert_deadlines,
@@ -40,6 +41,7 @@ def fulfil_request(request_id: str) -> dict[str, Any]:
     store by each task.
     """
     install_redaction()
+    require_extras("privacy")
     try:
         started = begin_request(request_id)
         if started["done"]:
@@ -89,6 +91,7 @@ def enforce_retention() -> dict[str, dict[str, int]]:
     from tasks.privacy.retention import retention_datastores
 
     install_redaction()
+    require_extras("privacy")
     names = retention_datastores(resolve_datamap())
     futures = {name: purge_expired.submit(name) for name in names}
     return {name: future.result() for name, future in futures.items()}

@@ -8,6 +8,7 @@ from typing import cast
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from tasks.extras import require_extras
 from tasks.failure import report_failure
 from tasks.outcome import job_outcome
 from tasks.probes.loader import load_checks
@@ -50,6 +51,7 @@ def synthetic_probes(
         errored.
     """
     install_redaction()
+    require_extras("probes")
     logger = get_run_logger()
     at = (scheduled_at or flow_run.scheduled_start_time or datetime.now(UTC)).astimezone(UTC)
     at = slot_start(at, RUN_SECONDS)
