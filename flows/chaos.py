@@ -25,7 +25,7 @@ __all__ = ["run_experiment"]
 
 
 @flow(
-    name="run_experiment",
+    name="chaos-experiment",
     log_prints=False,
     on_cancellation=[rollback_after_cancellation],
     on_crashed=[rollback_after_crash],

@@ -26,7 +26,7 @@ __all__ = ["enforce_retention", "fulfil_request", "watch_deadlines"]
 
 
 @flow(
-    name="fulfil_request",
+    name="data-subject-request",
     log_prints=False,
     on_failure=[report_failure],
     **rerunnable(),
@@ -72,7 +72,7 @@ def fulfil_request(request_id: str) -> dict[str, Any]:
     }
 
 
-@flow(name="watch_deadlines", log_prints=False, on_failure=[report_failure], **rerunnable())
+@flow(name="privacy-deadlines", log_prints=False, on_failure=[report_failure], **rerunnable())
 def watch_deadlines(warn_days: int | None = None, notify_via: str | None = None) -> dict[str, int]:
     """Alert on open requests due within ``warn_days`` (default ``TRACEO_DSR_WARN_DAYS``) and
     overdue ones, through the notification block ``notify_via`` (default ``TRACEO_DSR_NOTIFY``)."""
@@ -84,7 +84,7 @@ def watch_deadlines(warn_days: int | None = None, notify_via: str | None = None)
     return alert_deadlines(days, notify_via or settings.notify)
 
 
-@flow(name="enforce_retention", log_prints=False, on_failure=[report_failure], **rerunnable())
+@flow(name="privacy-retention", log_prints=False, on_failure=[report_failure], **rerunnable())
 def enforce_retention() -> dict[str, dict[str, int]]:
     """Delete data older than the data map's retention per region and category (audited)."""
     from tasks.privacy.config import resolve_datamap
