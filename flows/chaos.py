@@ -7,8 +7,14 @@ from typing import Any, cast
 from prefect import flow
 from prefect.runtime import flow_run
 
-from tasks.chaos.score import run_problem
-from tasks.chaos.tasks import (
+from tasks.extras import require_extras
+
+# Before the role's tasks: without the chaos extra this is one line naming it, not an
+# ImportError from deep in a task module (tasks/extras.py).
+require_extras("chaos")
+
+from tasks.chaos.score import run_problem  # noqa: E402
+from tasks.chaos.tasks import (  # noqa: E402
     publish_chaos_report,
     publish_plan,
     rollback_after_cancellation,
@@ -16,10 +22,9 @@ from tasks.chaos.tasks import (
     run_chaos_experiment,
     validate_experiment,
 )
-from tasks.extras import require_extras
-from tasks.failure import report_failure
-from tasks.outcome import job_outcome
-from tasks.redaction import install_redaction
+from tasks.failure import report_failure  # noqa: E402
+from tasks.outcome import job_outcome  # noqa: E402
+from tasks.redaction import install_redaction  # noqa: E402
 
 __all__ = ["run_experiment"]
 
@@ -44,7 +49,6 @@ def run_experiment(experiment_path: str, dry_run: bool = False) -> dict[str, Any
         ends Failed, with the summary, unless the experiment passed and every fault was removed.
     """
     install_redaction()
-    require_extras("chaos")
     experiment = validate_experiment(experiment_path)
     if dry_run:
         return publish_plan(experiment)

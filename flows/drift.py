@@ -9,8 +9,13 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from tasks.extras import require_extras
-from tasks.failure import report_failure
-from tasks.ml.tasks import (
+
+# Before the role's tasks: without the drift extra this is one line naming it, not an
+# ImportError from deep in a task module (tasks/extras.py).
+require_extras("drift")
+
+from tasks.failure import report_failure  # noqa: E402
+from tasks.ml.tasks import (  # noqa: E402
     assess_drift,
     materialize_online_features,
     model_policy,
@@ -22,8 +27,8 @@ from tasks.ml.tasks import (
     train_challenger,
     write_drift_report,
 )
-from tasks.redaction import install_redaction
-from tasks.results import rerunnable
+from tasks.redaction import install_redaction  # noqa: E402
+from tasks.results import rerunnable  # noqa: E402
 
 __all__ = ["DEFAULT_MODEL", "materialize_features", "monitor_drift", "retrain_model"]
 
@@ -44,7 +49,6 @@ def materialize_features(end: str | None = None) -> dict[str, Any]:
         end: materialise up to this ISO datetime (default: the run's scheduled start).
     """
     install_redaction()
-    require_extras("drift")
     until = parse_window_end(end) if end else _scheduled()
     customers = materialize_online_features(until)
     return {"end": until.isoformat(), "customers": customers}
@@ -73,7 +77,6 @@ def monitor_drift(
             notification block instead of the policy's ``notify``.
     """
     install_redaction()
-    require_extras("drift")
     policy = model_policy(model, policy_path)
     end = parse_window_end(window_end, _scheduled())
     outcome = assess_drift(policy, end)
@@ -110,7 +113,6 @@ def retrain_model(
         trigger: why the retrain was started (recorded with the outcome).
     """
     install_redaction()
-    require_extras("drift")
     policy = model_policy(model, policy_path)
     end = parse_window_end(window_end, _scheduled())
     outcome = train_challenger(policy, end, trigger or ["started by hand"])

@@ -6,10 +6,15 @@ from typing import Any
 
 from prefect import flow
 
-from tasks.errors import TraceoError
 from tasks.extras import require_extras
-from tasks.failure import report_failure
-from tasks.privacy.tasks import (
+
+# Before the role's tasks: without the privacy extra this is one line naming it, not an
+# ImportError from deep in a task module (tasks/extras.py).
+require_extras("privacy")
+
+from tasks.errors import TraceoError  # noqa: E402
+from tasks.failure import report_failure  # noqa: E402
+from tasks.privacy.tasks import (  # noqa: E402
     alert_deadlines,
     apply_to_datastore,
     begin_request,
@@ -19,8 +24,8 @@ from tasks.privacy.tasks import (
     purge_expired,
     verify_outcome,
 )
-from tasks.redaction import install_redaction
-from tasks.results import rerunnable
+from tasks.redaction import install_redaction  # noqa: E402
+from tasks.results import rerunnable  # noqa: E402
 
 __all__ = ["enforce_retention", "fulfil_request", "watch_deadlines"]
 
@@ -41,7 +46,6 @@ def fulfil_request(request_id: str) -> dict[str, Any]:
     store by each task.
     """
     install_redaction()
-    require_extras("privacy")
     try:
         started = begin_request(request_id)
         if started["done"]:
@@ -91,7 +95,6 @@ def enforce_retention() -> dict[str, dict[str, int]]:
     from tasks.privacy.retention import retention_datastores
 
     install_redaction()
-    require_extras("privacy")
     names = retention_datastores(resolve_datamap())
     futures = {name: purge_expired.submit(name) for name in names}
     return {name: future.result() for name, future in futures.items()}
