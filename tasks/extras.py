@@ -15,7 +15,7 @@ import importlib.util
 from tasks.errors import PermanentError
 
 __all__ = [
-    "ROLE_MODULES",
+    "EXTRA_MODULES",
     "MissingExtraError",
     "install_hint",
     "missing_extra_message",
@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 # extra -> the top-level modules it installs that Traceo imports (the distribution's import name).
-ROLE_MODULES: dict[str, tuple[str, ...]] = {
+EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "probes": ("cryptography",),
     "browser": ("playwright",),
     "cost": (
@@ -67,7 +67,7 @@ def _installed(module: str) -> bool:
 
 def missing_modules(extra: str) -> list[str]:
     """The modules of ``extra`` that this environment cannot import (empty when it is complete)."""
-    return [module for module in ROLE_MODULES[extra] if not _installed(module)]
+    return [module for module in EXTRA_MODULES[extra] if not _installed(module)]
 
 
 def require_extras(*extras: str) -> None:
@@ -83,7 +83,7 @@ def missing_extra_message(exc: ModuleNotFoundError) -> str | None:
     top = (exc.name or "").split(".")[0]
     extras = [
         extra
-        for extra, modules in ROLE_MODULES.items()
+        for extra, modules in EXTRA_MODULES.items()
         if any(module.split(".")[0] == top for module in modules)
     ]
     if not extras:

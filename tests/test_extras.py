@@ -9,7 +9,7 @@ import pytest
 
 from tasks.errors import PermanentError
 from tasks.extras import (
-    ROLE_MODULES,
+    EXTRA_MODULES,
     MissingExtraError,
     install_hint,
     missing_extra_message,
@@ -22,18 +22,18 @@ EXTRAS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["option
 
 
 def test_every_role_of_the_table_is_an_extra_and_all_installs_every_one() -> None:
-    assert set(ROLE_MODULES) == set(EXTRAS) - {"all"}
+    assert set(EXTRA_MODULES) == set(EXTRAS) - {"all"}
     [everything] = EXTRAS["all"]
-    assert everything == f"traceo-jobs[{','.join(ROLE_MODULES)}]"
+    assert everything == f"traceo-jobs[{','.join(EXTRA_MODULES)}]"
 
 
 def test_this_environment_has_every_extra() -> None:
-    assert not any(missing_modules(extra) for extra in ROLE_MODULES)
-    require_extras(*ROLE_MODULES)
+    assert not any(missing_modules(extra) for extra in EXTRA_MODULES)
+    require_extras(*EXTRA_MODULES)
 
 
 def test_a_missing_module_fails_once_naming_the_extra(monkeypatch) -> None:
-    monkeypatch.setitem(ROLE_MODULES, "drift", ("pandas", "no_such_module_here"))
+    monkeypatch.setitem(EXTRA_MODULES, "drift", ("pandas", "no_such_module_here"))
     with pytest.raises(MissingExtraError) as caught:
         require_extras("probes", "drift")
     assert isinstance(caught.value, PermanentError)  # never retried
@@ -44,7 +44,7 @@ def test_a_missing_module_fails_once_naming_the_extra(monkeypatch) -> None:
 
 
 def test_a_missing_parent_package_counts_as_missing(monkeypatch) -> None:
-    monkeypatch.setitem(ROLE_MODULES, "cost", ("no_such_package.billing_v1",))
+    monkeypatch.setitem(EXTRA_MODULES, "cost", ("no_such_package.billing_v1",))
     assert missing_modules("cost") == ["no_such_package.billing_v1"]
 
 

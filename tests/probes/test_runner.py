@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from tasks.extras import ROLE_MODULES, MissingExtraError
+from tasks.extras import EXTRA_MODULES, MissingExtraError
 from tasks.probes.catalog import parse_check
 from tasks.probes.runner import run_any_checks
 from tests.probes.helpers import SLOT
@@ -25,7 +25,7 @@ def test_an_option_for_another_engine_does_not_break_the_http_engine():
 
 
 def test_a_browser_check_without_the_browser_extra_names_it(monkeypatch):
-    monkeypatch.setitem(ROLE_MODULES, "browser", ("playwright_not_installed_here",))
+    monkeypatch.setitem(EXTRA_MODULES, "browser", ("playwright_not_installed_here",))
     check = parse_check(
         {"id": "web", "service": "s", "type": "browser", "steps": [{"goto": "http://shop.test/"}]}
     )
