@@ -1,11 +1,12 @@
 """Which optional libraries each worker role needs, and one line naming a missing extra.
 
 A worker installs the core (``pip install traceo-jobs``) plus the extras of its role
-(``pip install 'traceo-jobs[drift]'``; pyproject.toml lists them). Each flow calls
-:func:`require_extras` first, so a worker without its role's extra fails the run with one
-:class:`MissingExtraError` line (permanent: never retried) instead of an ``ImportError`` deep in
-a task; the ``traceo`` CLI turns a ``ModuleNotFoundError`` of one of these libraries into the same
-line (:func:`missing_extra_message`). Nothing here imports the libraries themselves.
+(``pip install 'traceo-jobs[drift]'``; pyproject.toml lists them). Each flow module calls
+:func:`require_extras` before importing its tasks, so a worker without its role's extra fails
+with one :class:`MissingExtraError` line (permanent: never retried) instead of an
+``ImportError`` deep in a task module; the probe engine does the same for the ``browser`` extra;
+the ``traceo`` CLI turns a ``ModuleNotFoundError`` of one of these libraries into the same kind
+of line (:func:`missing_extra_message`). Nothing here imports the libraries themselves.
 """
 
 from __future__ import annotations
