@@ -264,7 +264,7 @@ def cost() -> None:
 )
 @fail_on_traceo_error
 def cost_ingest(sources: tuple[str, ...], start, end, sources_file: Path | None) -> None:  # type: ignore[no-untyped-def]
-    """Ingest cost for [--from, --to) into the store, replacing what each source wrote before.
+    """Ingest cost for [--from, --to) into the cost lake, replacing what each source wrote before.
 
     Prints rows and BilledCost per provider. Rerunning the same period changes nothing.
     """
@@ -283,6 +283,23 @@ def cost_ingest(sources: tuple[str, ...], start, end, sources_file: Path | None)
     for config in chosen:
         report = ingest_source(engine, build_source(config), start.date(), end.date())
         click.echo(render_report(report))
+
+
+@cost.command("migrate-to-lake")
+@fail_on_traceo_error
+def cost_migrate_to_lake() -> None:
+    """Move the cost lines the store still holds into the cost lake (TRACEO_COST_LAKE).
+
+    One source and billing period at a time, each switched into the lake before it leaves the
+    store; rerunning (also after an interruption) moves nothing twice.
+    """
+    from tasks.cost.lake.migrate import migrate_store_lines
+    from tasks.store import get_engine
+
+    moved = migrate_store_lines(get_engine())
+    for period in moved:
+        click.echo(f"{period.source} {period.billing_period}: {period.rows:,} line(s) moved")
+    click.echo(f"{sum(p.rows for p in moved):,} cost line(s) moved into the lake")
 
 
 @cost.command("anomalies")
@@ -464,13 +481,17 @@ def metrics_serve(
     from tasks.settings import get_settings
     from tasks.slo.exporter import SloCollector
     from tasks.slo.loader import load_slos
+    from tasks.slo.maintenance_loader import MaintenanceFiles
     from tasks.store import get_engine
 
     settings = get_settings()
     engine = get_engine()  # a store that cannot be reached fails here, with a clear message
     services = ServiceNames([checks_path or settings.checks_path])
     registry = build_registry(StoreCollector(engine, services, timedelta(minutes=lookback)))
-    registry.register(SloCollector(engine, load_slos([slos or settings.slos_path]), services))
+    windows = MaintenanceFiles([checks_path or settings.checks_path])
+    registry.register(
+        SloCollector(engine, load_slos([slos or settings.slos_path]), services, maintenance=windows)
+    )
     try:
         server = MetricsServer(registry, host, port).start()
     except OSError as exc:
@@ -528,12 +549,14 @@ from deployments.cli_intake import submit as dsr_submit  # noqa: E402
 from deployments.cli_model import drift as drift_group  # noqa: E402
 from deployments.cli_model import model as model_group  # noqa: E402
 from deployments.cli_ops import OPS_COMMANDS  # noqa: E402
-from deployments.cli_store import slo_rebuild  # noqa: E402
+from deployments.cli_status import status as status_group  # noqa: E402
+from deployments.cli_store import checks_latency, slo_rebuild  # noqa: E402
 from deployments.cli_store import store as store_group  # noqa: E402
 
 main.add_command(config_command, "config")
 main.add_command(chaos_group, "chaos")
 checks.add_command(checks_test, "test")
+checks.add_command(checks_latency, "latency")
 main.add_command(synthetic, "synthetic")
 dsr_group.add_command(dsr_submit, "submit")
 main.add_command(dsr_group, "dsr")
@@ -541,6 +564,7 @@ main.add_command(intake_group, "intake")
 main.add_command(model_group, "model")
 main.add_command(drift_group, "drift")
 main.add_command(store_group, "store")
+main.add_command(status_group, "status")
 slo.add_command(slo_rebuild, "rebuild")
 for _command in OPS_COMMANDS:  # serve, failure-alerts, run-once
     main.add_command(_command)

@@ -49,6 +49,7 @@ def serve(host: str, port: int, allowlist_path: Path | None, retry_every: float)
     from deployments.intake.payloads import jira_fields_from_env
     from deployments.intake.starter import PrefectStarter, sweep_pending
     from tasks.redaction import install_redaction
+    from tasks.settings import get_settings
     from tasks.store import get_engine
 
     jira_fields = jira_fields_from_env()  # a malformed mapping stops here, in one line
@@ -72,7 +73,14 @@ def serve(host: str, port: int, allowlist_path: Path | None, retry_every: float)
     if retry_every:
         args = (engine, starter, retry_every, stop)
         threading.Thread(target=sweep_pending, args=args, name="intake-sweep", daemon=True).start()
-    app = create_app(engine, starter, secrets, allowlist=allowlist, jira_fields=jira_fields)
+    app = create_app(
+        engine,
+        starter,
+        secrets,
+        allowlist=allowlist,
+        jira_fields=jira_fields,
+        files_home=get_settings().home,
+    )
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:

@@ -1,17 +1,18 @@
-"""``traceo store status`` and ``traceo slo rebuild``: what the store keeps, and rollup repairs.
+"""``traceo store status``, ``traceo slo rebuild`` and ``traceo checks latency``: the store's check
+data, what it keeps, rollup repairs and latency percentiles from the rollups.
 
 Only click is imported at start-up; each command imports what it needs when it runs.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 
 from deployments.cli_errors import fail_on_traceo_error
 
-__all__ = ["slo_rebuild", "store"]
+__all__ = ["checks_latency", "slo_rebuild", "store"]
 
 _WHEN = ["%Y-%m-%d", "%Y-%m-%dT%H:%M"]
 
@@ -92,3 +93,49 @@ def slo_rebuild(start: datetime, end: datetime) -> None:
         sealed = datetime.fromtimestamp(report.sealed_before, UTC)
         click.echo(f"kept rollups before {sealed:%Y-%m-%d %H:%M} (raw results removed)")
     click.echo(f"rebuilt {report.minutes:,} minutes of rollups")
+
+
+def _quantiles(value: str) -> list[float]:
+    try:
+        found = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        found = []
+    if not found or any(not 0 < q <= 100 for q in found):
+        raise click.BadParameter(f"{value!r}: percentiles between 0 and 100, e.g. 50,95,99")
+    return found
+
+
+@click.command("latency")
+@click.argument("check")
+@click.option("--since", default="24h", show_default=True, help="How far back, e.g. 90m, 24h, 7d.")
+@click.option(
+    "--percentiles", default="50,95,99", show_default=True, help="Comma-separated, e.g. 50,90,99.9."
+)
+@fail_on_traceo_error
+def checks_latency(check: str, since: str, percentiles: str) -> None:
+    """Latency percentiles of CHECK per region, from the rollups (exact to one ladder step).
+
+    Covers the whole minutes up to now; a result slower than 9,000 s reads as 'inf'.
+    """
+    from tasks.slo.windows import parse_duration
+    from tasks.store import get_engine
+    from tasks.store.latency import latency_percentiles
+
+    quantiles = _quantiles(percentiles)
+    try:
+        span = parse_duration(since, fixed=True).seconds
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    now = datetime.now(UTC)
+    summaries = latency_percentiles(
+        get_engine(), check, now - timedelta(seconds=span), now, quantiles
+    )
+    if not summaries[-1].results:
+        click.echo(f"{check}: no timed results in the last {since}")
+        return
+    heads = [f"p{q:g}" for q in quantiles]
+    click.echo(f"{check}, last {since} (ms, to one step of the latency ladder):")
+    click.echo(f"  {'region':<16} {'results':>9}  " + "  ".join(f"{h:>8}" for h in heads))
+    for s in summaries:
+        values = "  ".join(f"{s.percentiles[q]:>8g}" for q in quantiles)
+        click.echo(f"  {s.region:<16} {s.results:>9,}  {values}")

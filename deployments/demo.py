@@ -2,9 +2,12 @@
 
 Starts the sample shop and a webhook receiver on 127.0.0.1, backfills simulated history (marked
 ``simulated`` in the store) in the background while Prefect starts, runs the example checks live
-as three regions, evaluates the example SLOs, routes alerts to the receiver, then ingests cost
-(the real FOCUS sample and a simulated Cost Explorer history with a spike, from a local moto
-server) and scores cost anomalies with root causes; prints a summary and stops what it started.
+as three regions, evaluates the example SLOs (a maintenance window keeps a planned outage of the
+history off the budget), routes alerts to the receiver, writes the SLOs' Prometheus rules,
+exports the shop's status page, then
+ingests cost (the real FOCUS sample and a simulated Cost Explorer history with a spike, from a
+local moto server) and scores cost anomalies with root causes; prints a summary and stops what
+it started.
 The demo keeps its own store (and, without ``PREFECT_API_URL``, its own ephemeral Prefect
 server) under ``$TRACEO_HOME/demo`` so it never touches production data.
 """
@@ -12,12 +15,14 @@ server) under ``$TRACEO_HOME/demo`` so it never touches production data.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 __all__ = ["REGIONS", "run_demo"]
 
@@ -28,12 +33,16 @@ LIVE_ERROR_RATE = 0.12  # the ongoing incident in the simulated history continue
 
 
 def _configure(demo_home: Path) -> Path:
-    """Point the store (and an unset Prefect API) at the demo's own, fresh, files."""
+    """Point the store, the cost lake (and an unset Prefect API) at the demo's own, fresh,
+    files."""
     demo_home.mkdir(parents=True, exist_ok=True)
     store = demo_home / "traceo-demo.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{store}{suffix}").unlink(missing_ok=True)
     os.environ["TRACEO_DATABASE_URL"] = f"sqlite:///{store}"
+    lake = demo_home / "lake"
+    shutil.rmtree(lake, ignore_errors=True)
+    os.environ["TRACEO_COST_LAKE"] = str(lake)
     os.environ["TRACEO_EVIDENCE_URL"] = str(demo_home / "evidence")
     if not os.environ.get("PREFECT_API_URL"):
         os.environ["PREFECT_HOME"] = str(demo_home / "prefect")
@@ -60,6 +69,7 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
     get_settings.cache_clear()
     settings = get_settings()
 
+    from deployments.status.demo import checks_with_window, plan_outage, show_status
     from infra.sandbox.history import SimulatedCheck, default_incidents, simulate_history
     from infra.sandbox.sample_service.server import SampleService
     from infra.sandbox.webhook_sink import WebhookSink
@@ -73,6 +83,12 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
     echo(f"Loaded {len(checks)} checks and {len(slos)} SLO objectives from deployments/.")
     now = datetime.now(UTC).replace(microsecond=0)
     slot = now.replace(second=0)
+    planned = plan_outage(slos, slot)
+    if planned is not None:  # its window sits beside a copy of the checks, which the flows read
+        demo_checks = checks_with_window(settings.checks_path, demo_home, planned)
+        os.environ["TRACEO_CHECKS_PATH"] = str(demo_checks)
+        get_settings.cache_clear()
+        settings = get_settings()
 
     with SampleService() as shop, WebhookSink() as sink:
         os.environ["SAMPLE_URL"] = shop.url
@@ -89,6 +105,7 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
         def backfill() -> None:
             try:
                 incidents = default_incidents(slot, [c.id for c in checks])
+                incidents += [planned.incident] if planned else []
                 history["rows"] = simulate_history(engine, simulated, slot, HISTORY_DAYS, incidents)
                 history["incidents"] = incidents
             except Exception as exc:  # reported below; the thread must not die silently
@@ -127,6 +144,9 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
 
         summary = evaluate_slos(evaluated_at=now, notify_via=f"custom-webhook/{DEMO_BLOCK}")
         _print_outcome(echo, engine, settings, now, summary)
+        _write_rules(echo, settings, demo_home)
+        echo("")
+        show_status(echo, engine, settings, now, demo_home, planned)
 
         from infra.sandbox.anomaly_demo import run_anomaly_demo
         from infra.sandbox.chargeback_demo import run_chargeback_demo
@@ -163,7 +183,7 @@ def run_demo(echo: Callable[[str], None] = print) -> int:
         for message in sink.received:
             echo(f"  - {message.get('subject')}")
 
-    echo(f"Store: {store}")
+    echo(f"Store: {store}; cost lake: {store.parent / 'lake'}")
     if os.environ.get("PREFECT_API_URL"):
         echo(f"Runs: in the Prefect UI of {os.environ['PREFECT_API_URL']}")
     else:
@@ -206,6 +226,21 @@ def _save_demo_block(url: str) -> None:
         cookies=None,
     )
     block.save(DEMO_BLOCK, overwrite=True)
+
+
+def _write_rules(echo: Callable[[str], None], settings: Any, demo_home: Path) -> None:
+    """The SLOs as Prometheus rules, as `traceo slo rules` writes them."""
+    from tasks.slo.loader import load_slos
+    from tasks.slo.rules import build_rules, render_rules
+
+    rules = build_rules(load_slos([settings.slos_path]))
+    path = demo_home / "prometheus" / "slo-rules.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_rules(rules), encoding="utf-8")
+    alerts = sum("alert" in r for g in rules.groups for r in g["rules"])
+    echo(f"Prometheus rules ({len(rules.groups)} SLOs, {alerts} alerts): {path}")
+    for note in [*rules.notes, *map(str, rules.issues)]:
+        echo(f"  - {note}")
 
 
 def _print_outcome(echo, engine, settings, now, summary) -> None:  # type: ignore[no-untyped-def]

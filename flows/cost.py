@@ -67,8 +67,9 @@ def ingest_costs(
 
 
 # --- Anomaly scoring -------------------------------------------------------------------------
-# The scoring flow (tasks.cost.anomaly) goes below: it reads what ingest_costs stored
-# (cost_lines, cost_tag_totals) and writes cost_anomalies. Keep ingestion above this line.
+# The scoring flow (tasks.cost.anomaly) goes below: it reads what ingest_costs wrote (lines
+# in the cost lake, cost_tag_totals in the store) and writes cost_anomalies.
+# Keep ingestion above this line.
 
 
 @flow(name="cost-anomalies", log_prints=False, **rerunnable(), on_failure=[report_failure])

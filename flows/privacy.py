@@ -19,8 +19,10 @@ from tasks.privacy.tasks import (  # noqa: E402
     apply_to_datastore,
     begin_request,
     close_request,
+    forget_closed_requests,
     package_bundle,
     plan_request,
+    prune_intake_deliveries,
     purge_expired,
     verify_outcome,
 )
@@ -90,11 +92,16 @@ def watch_deadlines(warn_days: int | None = None, notify_via: str | None = None)
 
 @flow(name="privacy-retention", log_prints=False, on_failure=[report_failure], **rerunnable())
 def enforce_retention() -> dict[str, dict[str, int]]:
-    """Delete data older than the data map's retention per region and category (audited)."""
+    """Delete what has outlived its retention (audited): data past the data map's rules per
+    region and category, plaintext identities of requests closed long enough ago, expired access
+    bundles, and intake deliveries too old to matter against replays."""
     from tasks.privacy.config import resolve_datamap
     from tasks.privacy.retention import retention_datastores
 
     install_redaction()
     names = retention_datastores(resolve_datamap())
     futures = {name: purge_expired.submit(name) for name in names}
-    return {name: future.result() for name, future in futures.items()}
+    done = {name: future.result() for name, future in futures.items()}
+    done["dsr_requests"] = forget_closed_requests()
+    done["intake_deliveries"] = prune_intake_deliveries()
+    return done

@@ -1,9 +1,10 @@
 """Links in artifacts that open from a browser, not ``file://`` paths on the worker that wrote them.
 
-Flows write files for people under ``$TRACEO_HOME`` (chargeback statements, drift reports). With
-``TRACEO_FILES_URL`` set, the link to such a file is that base URL plus the file's path under
-``$TRACEO_HOME``: serve the directory there, or sync it to a bucket whose URL it is
-(docs/operations.md). Unset, or for a file elsewhere, the link stays a ``file://`` URL.
+Flows write files for people under ``$TRACEO_HOME`` (chargeback statements, drift reports, local
+access bundles). With ``TRACEO_FILES_URL`` set, the link to such a file is that base URL plus the
+file's path under ``$TRACEO_HOME``: the intake's ``/files`` route serves them
+(:mod:`deployments.intake.files`), or sync them to a bucket whose URL it is (docs/operations.md).
+Unset, or for a file elsewhere, the link stays a ``file://`` URL.
 """
 
 from __future__ import annotations

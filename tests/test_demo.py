@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from deployments.status.demo import plan_outage
+from tasks.slo.loader import load_slos
 from tests.services import chromium_available, require_chromium, services_required
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.timeout(450)]
@@ -20,6 +24,9 @@ def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
     env["TRACEO_HOME"] = str(tmp_path / "home")
     if "TRACEO_CHROMIUM_PATH" in os.environ:  # the browser the test decided on, below
         env["TRACEO_CHROMIUM_PATH"] = os.environ["TRACEO_CHROMIUM_PATH"]
+    planned = plan_outage(
+        load_slos([Path(__file__).parents[1] / "deployments" / "slos"]), datetime.now(UTC)
+    )
     done = subprocess.run(
         [sys.executable, "-m", "deployments.cli", "demo"],
         env=env,
@@ -39,7 +46,13 @@ def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
         assert region in out
     assert "shop-api-availability" in out
     assert "[PAGE] [FIRING] shop-api-availability" in out
+    assert "Status page: " in out and "status/index.html" in out
+    if planned is not None:  # none fits in the order SLO's month's first four hours
+        assert "Maintenance window demo-checkout-upgrade" in out
+        assert "was kept off the budget" in out
     assert "Release gate for shop-api: BLOCKED" in out
+    assert "Prometheus rules (" in out
+    assert (tmp_path / "home" / "demo" / "prometheus" / "slo-rules.yml").exists()
     assert "focus-sample: 2024-09-01..2024-10-01 (end exclusive): 1,000 rows" in out
     assert "Injected spike (Amazon Elastic Compute Cloud - Compute" in out
     assert "found as #" in out

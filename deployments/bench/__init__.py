@@ -18,6 +18,7 @@ WORKLOADS: dict[str, str] = {
     "probe_throughput": "deployments.bench.probe_throughput",
     "slo_evaluation": "deployments.bench.slo_evaluation",
     "slo_cycle": "deployments.bench.slo_cycle",
+    "store_growth": "deployments.bench.store_growth",
     "browser_checks": "deployments.bench.browser_checks",
     "anomaly_scoring": "deployments.bench.anomaly_scoring",
     "anomaly_quality": "deployments.bench.anomaly_quality",
@@ -31,6 +32,7 @@ WORKLOADS: dict[str, str] = {
     "dsr_erasure": "deployments.bench.dsr_erasure",
     "schedule_latency": "deployments.bench.schedule_latency",
     "worker_footprint": "deployments.bench.worker_footprint",
+    "status_page": "deployments.bench.status_page",
 }
 
 

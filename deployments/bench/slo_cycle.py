@@ -19,30 +19,27 @@ paths' reports for them must be identical. Loading the data is not timed.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy import Engine, insert
 
 from deployments.bench import Measurement
+from deployments.bench.scratch_store import scratch_store
 from tasks.slo.definition import Indicator, SloDefinition
 from tasks.slo.records import save_evaluations
 from tasks.slo.rollup_source import read_plan
 from tasks.slo.source import evaluate_from_raw, evaluate_from_store
 from tasks.store import CheckResult, CheckRollup, dispose_engines, get_engine
+from tasks.store.partitions import ensure_partitions
 from tasks.store.rebuild import rebuild_rollups
 from tasks.store.rollup_cells import Bucket, latency_codes
+from tasks.store.sql import execute_many
 
 __all__ = ["run"]
 
-PG_URL = os.environ.get(
-    "TRACEO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 NOW = datetime(2025, 6, 30, 12, 0, 30, tzinfo=UTC)
 REGIONS = ("ap-northeast-1", "eu-west-1", "us-east-1")
 TARGET_SECONDS = 5.0
@@ -133,7 +130,9 @@ def _raw_month(engine: Engine, checks: list[str], seed: int) -> int:
 def _insert(engine: Engine, model: Any, rows: list[dict[str, Any]]) -> int:
     if rows:
         with engine.begin() as conn:
-            conn.execute(insert(model), rows)
+            if model is CheckResult:
+                ensure_partitions(conn, [row["scheduled_at"] for row in rows])
+            execute_many(conn, insert(model), rows)
     n = len(rows)
     rows.clear()
     return n
@@ -146,30 +145,9 @@ def _cycle(engine: Engine, slos: list[SloDefinition], path: Any) -> tuple[float,
     return time.perf_counter() - start, reports
 
 
-def _store() -> tuple[str, Any]:
-    """A store URL and a function that removes it."""
-    admin = create_engine(PG_URL)
-    try:
-        schema = f"traceo_bench_{uuid.uuid4().hex[:8]}"
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception:  # no PostgreSQL here: the embedded default
-        admin.dispose()
-        folder = tempfile.TemporaryDirectory(prefix="traceo-bench-slo-")
-        return f"sqlite:///{folder.name}/store.db", folder.cleanup
-
-    def drop() -> None:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    sep = "&" if "?" in PG_URL else "?"
-    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}", drop
-
-
 def run(quick: bool) -> list[Measurement]:
     n_checks, n_ref = (100, 1) if quick else (1000, 3)
-    url, remove = _store()
+    url, remove = scratch_store("traceo_bench")
     try:
         engine = get_engine(url)
         reference_checks = [f"ref-{i:04d}" for i in range(n_ref)]

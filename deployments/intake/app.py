@@ -8,6 +8,7 @@ Endpoints (details, signing recipes and every limit in ``docs/intake.md``):
   started by a background worker (:mod:`deployments.intake.fulfilment`), never in the request.
 - ``POST /v1/runs/{source}``: run an allowlisted deployment; 202 with the flow run id and link.
 - ``GET /healthz``: liveness (unsigned, touches nothing).
+- ``GET /files/{path}``: artifact files under ``$TRACEO_HOME`` (:mod:`deployments.intake.files`).
 
 Order of checks: the body's size while it streams in (413), the signature over the raw bytes
 (401, nothing parsed or stored), the body (422 naming the field, never a value), then the store,
@@ -26,6 +27,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -36,6 +38,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from deployments.intake.allowlist import Allowlist, NotAllowedError
 from deployments.intake.body import BodyTooLargeError, IncompleteBodyError, read_body
+from deployments.intake.files import files_router
 from deployments.intake.fulfilment import DEFAULT_CAPACITY, FulfilmentQueue
 from deployments.intake.payloads import jira_fields_from_env, parse_body, to_new_request
 from deployments.intake.signing import JIRA_DELIVERY, SIGNED_SOURCES, SignatureError, verify_request
@@ -128,12 +131,14 @@ def create_app(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     jira_fields: Mapping[str, str] | None = None,
     queue_capacity: int = DEFAULT_CAPACITY,
+    files_home: Path | None = None,
 ) -> FastAPI:
     """Build the app; everything it depends on is passed in (tests inject fakes).
 
     ``jira_fields`` defaults to :func:`~deployments.intake.payloads.jira_fields_from_env`, read
     here so that a malformed ``TRACEO_INTAKE_JIRA_FIELDS`` fails at start-up
-    (:class:`~tasks.errors.ConfigurationError`), not on every Jira webhook.
+    (:class:`~tasks.errors.ConfigurationError`), not on every Jira webhook. With ``files_home``
+    the app also serves artifact files under it (:mod:`deployments.intake.files`).
     """
     fields = jira_fields_from_env() if jira_fields is None else dict(jira_fields)
     fulfilment = FulfilmentQueue(engine, starter, queue_capacity)
@@ -150,6 +155,8 @@ def create_app(
         title="Traceo intake", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.fulfilment = fulfilment
+    if files_home is not None:
+        app.include_router(files_router(files_home))
 
     async def _verified(source: str, request: Request) -> tuple[bytes, str, datetime]:
         body = await read_body(request)

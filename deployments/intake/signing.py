@@ -24,9 +24,10 @@ import hmac
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from tasks.errors import PermanentError
+from tasks.privacy.requests import REPLAY_WINDOW
 
 __all__ = [
     "REPLAY_WINDOW",
@@ -37,7 +38,6 @@ __all__ = [
     "verify_request",
 ]
 
-REPLAY_WINDOW = timedelta(minutes=5)
 _MAX_UNIX_DIGITS = 11  # Unix seconds up to the year 5138; more would overflow datetime
 SIGNED_SOURCES: tuple[str, ...] = ("jira", "servicenow", "zendesk", "generic")
 

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import Engine
 
-from deployments.intake.signing import REPLAY_WINDOW
 from tasks.errors import NotFoundError, ServiceUnavailableError, TraceoError
 from tasks.privacy.requests import (
+    REPLAY_WINDOW,
     pending_starts,
     prune_deliveries,
-    record_flow_run,
+    record_flow_runs,
     record_start_failure,
 )
 
@@ -33,6 +34,7 @@ __all__ = [
     "dsr_deployment",
     "flow_run_url",
     "start_fulfilment",
+    "start_fulfilments",
     "start_pending",
     "sweep_pending",
 ]
@@ -96,27 +98,42 @@ def flow_run_url(flow_run_id: str) -> str | None:
     return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
 
 
+def start_fulfilments(
+    engine: Engine,
+    starter: DeploymentStarter,
+    public_ids: Sequence[str],
+    deployment: str | None = None,
+) -> dict[str, str | None]:
+    """Start the fulfilment run of each request; ``{request id: flow run id or None}``.
+
+    A start that fails is logged and counted, its request left ``received``. The runs started
+    are recorded in one transaction at the end (a crash before it leaves them to the sweep,
+    whose second start returns the same run). ``deployment`` defaults to :func:`dsr_deployment`.
+    """
+    deployment = deployment or dsr_deployment()
+    outcome: dict[str, str | None] = {}
+    for public_id in public_ids:
+        try:
+            outcome[public_id] = starter.start(
+                deployment, {"request_id": public_id}, idempotency_key=f"dsr-{public_id}"
+            )
+        except Exception as exc:  # the background task must not die silently
+            reason = str(exc) if isinstance(exc, TraceoError) else exc.__class__.__name__
+            logger.warning(
+                "request %s stays received, fulfilment not started: %s", public_id, reason
+            )
+            record_start_failure(engine, public_id)
+            outcome[public_id] = None
+    started = {public_id: run for public_id, run in outcome.items() if run is not None}
+    record_flow_runs(engine, started)
+    for public_id, flow_run_id in started.items():
+        logger.info("request %s: fulfilment flow run %s started", public_id, flow_run_id)
+    return outcome
+
+
 def start_fulfilment(engine: Engine, starter: DeploymentStarter, public_id: str) -> str | None:
     """Start the fulfilment run of one request; on failure log it and leave it ``received``."""
-    try:
-        flow_run_id = starter.start(
-            dsr_deployment(), {"request_id": public_id}, idempotency_key=f"dsr-{public_id}"
-        )
-    except TraceoError as exc:
-        logger.warning("request %s stays received, fulfilment not started: %s", public_id, exc)
-        record_start_failure(engine, public_id)
-        return None
-    except Exception as exc:  # the background task must not die silently
-        logger.warning(
-            "request %s stays received, fulfilment not started: %s",
-            public_id,
-            exc.__class__.__name__,
-        )
-        record_start_failure(engine, public_id)
-        return None
-    record_flow_run(engine, public_id, flow_run_id)
-    logger.info("request %s: fulfilment flow run %s started", public_id, flow_run_id)
-    return flow_run_id
+    return start_fulfilments(engine, starter, [public_id])[public_id]
 
 
 def start_pending(

@@ -22,17 +22,14 @@ from tasks.notify import Notifier
 __all__ = ["last_cost_day", "run_anomaly_demo"]
 
 
-def last_cost_day(engine: Engine) -> date | None:
-    """The last UTC day with a stored cost line (None when the store has no cost)."""
+def last_cost_day() -> date | None:
+    """The last UTC day with a cost line in the lake (None when it holds no cost)."""
+    from tasks.cost.lake import Lake, LakeQuery
     from tasks.store import CostLine
 
-    with engine.connect() as conn:
-        last = conn.execute(select(func.max(CostLine.charge_period_start))).scalar()
-    if last is None:
-        return None
-    if isinstance(last, str):  # SQLite hands back text for an aggregate over a datetime
-        last = datetime.fromisoformat(last)
-    return last.date()
+    with LakeQuery(Lake.from_settings()) as lake:
+        last = lake.arrow(select(func.max(CostLine.charge_period_start))).column(0)[0].as_py()
+    return None if last is None else last.date()
 
 
 def run_anomaly_demo(
@@ -74,7 +71,7 @@ def run_anomaly_demo(
 
     now = now or datetime.now(UTC).replace(microsecond=0)
     monitors = load_monitor_specs(monitors_path)
-    through = last_cost_day(engine)
+    through = last_cost_day()
     if through is None:
         echo("Cost anomalies: no cost in the store, nothing to score.")
         found_none = None if spike is None else False

@@ -27,9 +27,10 @@ def run_chargeback_demo(
     """Allocate ``period`` with the example configs, post it, write and print the statements."""
     from tasks.chargeback import (
         allocate,
-        lines_from_store,
+        lines_from_lake,
         load_chargeback_config,
         load_usage_csv,
+        needed_columns,
         period_bounds,
     )
     from tasks.chargeback.ledger import post_allocation
@@ -41,7 +42,9 @@ def run_chargeback_demo(
     start, end = period_bounds(period)
     config = load_chargeback_config(config_dir / "teams.yaml", config_dir / "ratecard.yaml")
     usage = load_usage_csv(config_dir / "usage.csv", period)
-    allocation = allocate(lines_from_store(engine, start, end), config, usage, period)
+    allocation = allocate(
+        lines_from_lake(start, end, needed_columns(config)), config, usage, period
+    )
     result = post_allocation(engine, allocation)  # reconciles first; raises on a mismatch
     views = statement_views(allocation)
     files = write_statements(

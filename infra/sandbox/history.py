@@ -15,6 +15,7 @@ import numpy as np
 from sqlalchemy import Engine, insert
 
 from tasks.store import CheckResult
+from tasks.store.partitions import ensure_partitions
 from tasks.store.rebuild import rebuild_rollups
 from tasks.store.sql import execute_many
 
@@ -89,6 +90,7 @@ def simulate_history(
             slots = np.arange(first, end - end % check.frequency, check.frequency, dtype=np.int64)
             for region in check.regions:
                 rows = _rows(rng, check, region, slots, incidents)
+                ensure_partitions(conn, [row["scheduled_at"] for row in rows])
                 for i in range(0, len(rows), chunk):
                     execute_many(conn, insert(CheckResult), rows[i : i + chunk])
                 written += len(rows)

@@ -15,12 +15,13 @@ from tasks.chargeback.allocate import (
     StatementLine,
     TeamStatement,
     allocate,
+    needed_columns,
     period_bounds,
 )
 from tasks.chargeback.config import ChargebackConfig, load_chargeback_config
 from tasks.chargeback.ratecard import RateCard, price_usage
 from tasks.chargeback.rounding import apportion, split_cents
-from tasks.chargeback.source import CostColumns, lines_from_store
+from tasks.chargeback.source import CostColumns, lines_from_lake, lines_from_store
 from tasks.chargeback.usage import UsageRecord, load_usage_csv
 
 __all__ = [
@@ -35,9 +36,11 @@ __all__ = [
     "UsageRecord",
     "allocate",
     "apportion",
+    "lines_from_lake",
     "lines_from_store",
     "load_chargeback_config",
     "load_usage_csv",
+    "needed_columns",
     "period_bounds",
     "price_usage",
     "split_cents",

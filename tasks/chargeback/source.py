@@ -1,4 +1,4 @@
-"""Cost lines for allocation as Arrow columns: from FOCUS rows or from the store in one query.
+"""Cost lines for allocation as Arrow columns: from FOCUS rows, the lake or the store.
 
 Money stays ``decimal128(38, 12)`` (the store's ``numeric(38, 12)``), so sums computed by Arrow
 are exact; it becomes :class:`~decimal.Decimal` only once grouped.
@@ -7,20 +7,21 @@ are exact; it becomes :class:`~decimal.Decimal` only once grouped.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Select, Text, cast, func, null, select
 from sqlalchemy.engine import Engine
 
 from tasks.cost.focus import DECIMAL, TIMESTAMP, find_column
+from tasks.cost.lake import Lake, LakeQuery, months
 from tasks.store.cost_models import CostLine
 
-__all__ = ["SCHEMA", "CostColumns", "lines_from_store"]
+__all__ = ["SCHEMA", "CostColumns", "lines_from_lake", "lines_from_store"]
 
 _STRINGS = (
     "billing_currency",
@@ -31,6 +32,7 @@ _STRINGS = (
     "resource_id",
     "tags",
 )
+_SUMMED = ("billed_cost", "effective_cost")
 SCHEMA = pa.schema(
     [
         pa.field("billed_cost", DECIMAL),
@@ -91,16 +93,59 @@ def _timestamp(value: Any) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _period_query(period_start: datetime, period_end: datetime) -> Select[Any]:
+    """The allocation columns of ``cost_lines`` charged in ``[period_start, period_end)``."""
+    columns = [getattr(CostLine, f.name) for f in SCHEMA if f.name != "tags"]
+    return select(*columns, cast(CostLine.tags, Text).label("tags")).where(
+        CostLine.charge_period_start >= period_start, CostLine.charge_period_start < period_end
+    )
+
+
+def lines_from_lake(
+    period_start: datetime,
+    period_end: datetime,
+    keys: Sequence[str] | None = None,
+    lake: Lake | None = None,
+) -> CostColumns:
+    """The allocation columns of the lake's lines charged in the period, read by DuckDB from
+    the period's partitions only.
+
+    With ``keys`` (:func:`tasks.chargeback.allocate.needed_columns`), the engine sums the lines
+    that agree on them (exact decimals) and Python receives one row per group, the other
+    columns null; the allocation is the same to the cent.
+    """
+    lake = lake or Lake.from_settings()
+    query = _period_query(period_start, period_end)
+    if keys is not None:
+        query = _grouped(query, keys)
+    with LakeQuery(lake, months(period_start, period_end)) as engine:
+        table = engine.arrow(query)
+    return CostColumns(table.select(SCHEMA.names).cast(SCHEMA).combine_chunks())
+
+
+def _grouped(query: Select[Any], keys: Sequence[str]) -> Select[Any]:
+    lines = query.subquery()
+    grouped = [lines.c[name] for name in SCHEMA.names if name in keys]
+    columns: list[Any] = []
+    for field in SCHEMA:
+        if field.name in keys:
+            columns.append(lines.c[field.name])
+        elif field.name in _SUMMED:
+            columns.append(func.sum(lines.c[field.name]).label(field.name))
+        elif field.name == "charge_period_start":
+            columns.append(func.min(lines.c[field.name]).label(field.name))
+        else:
+            columns.append(null().label(field.name))
+    return select(*columns).group_by(*grouped)
+
+
 def lines_from_store(engine: Engine, period_start: datetime, period_end: datetime) -> CostColumns:
-    """Read the allocation columns of ``cost_lines`` charged in ``[period_start, period_end)``.
+    """Read the allocation columns of the store's ``cost_lines`` (installs before the lake).
 
     One query selecting only the needed columns; ``tags`` is read as JSON text (no per-row
     decoding in Python).
     """
-    columns = [getattr(CostLine, f.name) for f in SCHEMA if f.name != "tags"]
-    query = select(*columns, cast(CostLine.tags, Text).label("tags")).where(
-        CostLine.charge_period_start >= period_start, CostLine.charge_period_start < period_end
-    )
+    query = _period_query(period_start, period_end)
     names = [f.name for f in SCHEMA if f.name != "tags"] + ["tags"]
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True).execute(query)

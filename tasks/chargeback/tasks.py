@@ -48,17 +48,16 @@ def allocate_period(
     ratecard_path: str | None = None,
     usage_path: str | None = None,
     metric: str = "BilledCost",
-    engine: Any = None,
 ) -> Any:
-    """Allocate ``period``'s stored cost lines to teams (a ``tasks.chargeback.Allocation``)."""
+    """Allocate ``period``'s cost lines in the lake to teams (a ``tasks.chargeback.Allocation``)."""
     from tasks.chargeback import (
         allocate,
-        lines_from_store,
+        lines_from_lake,
         load_chargeback_config,
         load_usage_csv,
+        needed_columns,
         period_bounds,
     )
-    from tasks.store import get_engine
 
     start, end = period_bounds(period)
     config = load_chargeback_config(
@@ -66,7 +65,7 @@ def allocate_period(
         ratecard_path or DEFAULT_CONFIG_DIR / "ratecard.yaml",
     )
     usage = load_usage_csv(usage_path or DEFAULT_CONFIG_DIR / "usage.csv", period)
-    lines = lines_from_store(engine or get_engine(), start, end)
+    lines = lines_from_lake(start, end, needed_columns(config))
     allocation = allocate(lines, config, usage, period, metric=metric)
     _logger().info(
         "Allocated %s %s of %s to %s team(s)",

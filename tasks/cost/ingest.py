@@ -1,12 +1,16 @@
-"""Idempotent cost writes: a source's charge period is replaced exactly, in one transaction.
+"""Idempotent cost writes: a source's charge period is replaced exactly.
 
-The natural key of cost in the store is the *scope* ``(source, billing account, charge period
-range)``. :func:`write_chunks` opens one transaction, streams every new row in (PostgreSQL:
-one ``COPY``), then deletes the rows each scope held before (``ChargePeriodStart`` in ``[start,
-end)``; the new rows have higher ids and stay). Billing accounts the source no longer reports are
-emptied too. A rerun therefore never duplicates and never leaves a gap, and provisional
-(``Estimated``) numbers are simply replaced by the next run's final ones. Concurrent runs of one
-source are serialised (an advisory lock on PostgreSQL; SQLite has one writer at a time).
+The natural key of cost is the *scope* ``(source, billing account, charge period range)``.
+Cost lines go to the cost lake (:mod:`tasks.cost.lake`): :func:`write_chunks` streams every new
+row into a new version of each partition it touches, carries over the rows of other sources and
+other days, and switches each partition in one step. Billing accounts the source no longer
+reports are emptied too. A rerun therefore never duplicates and never leaves a gap, and
+provisional (``Estimated``) numbers are simply replaced by the next run's final ones. The
+records (tag totals, ingestion runs) are written to the store in one transaction around it;
+lines an older install kept in the store for the scope are deleted there (``traceo cost
+migrate-to-lake`` moves the others). Concurrent runs of one source are serialised (an advisory
+lock on PostgreSQL; SQLite has one writer at a time); runs of different sources replacing one
+partition at once make the later fail with a conflict naming it.
 
 Each scope gets a ``cost_ingestions`` row (rows, BilledCost total, checksum of the rows, estimated
 flag, start/finish). Any error (a malformed later file, a currency mix, the store going away)
@@ -31,8 +35,10 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text
 from sqlalchemy.exc import OperationalError
 
-from tasks.cost.bulk import RowStream, write_rows
-from tasks.cost.focus import STORE_SCHEMA, CostDataError
+from tasks.cost.bulk import write_rows
+from tasks.cost.focus import TIMESTAMP, CostDataError
+from tasks.cost.lake import Lake, fingerprint, months, to_lake
+from tasks.cost.lake.layout import partition_keys
 from tasks.cost.normalise import currency_conflicts
 from tasks.cost.sources.base import CostChunk, CostSource
 from tasks.errors import ServiceUnavailableError, TraceoError
@@ -42,7 +48,6 @@ __all__ = ["IngestReport", "ProviderTotal", "ScopeSummary", "ingest_source", "wr
 
 log = logging.getLogger(__name__)
 _ZERO = Decimal("0")
-_LINES = cast(Table, CostLine.__table__)
 _TAGS = cast(Table, CostTagTotal.__table__)
 
 
@@ -116,8 +121,11 @@ def ingest_source(
     end: date,
     *,
     flow_run_id: str | None = None,
+    lake: Lake | None = None,
 ) -> IngestReport:
-    """Fetch ``source``'s cost for ``[start, end)`` and replace that period in the store.
+    """Fetch ``source``'s cost for ``[start, end)`` and replace that period in the lake.
+
+    ``lake`` defaults to the configured one (``TRACEO_COST_LAKE``).
 
     Raises:
         CostDataError: the input is malformed (nothing written; a ``failed`` run is recorded).
@@ -142,6 +150,7 @@ def ingest_source(
             run_id=run_id,
             started_at=started,
             flow_run_id=flow_run_id,
+            lake=lake,
         )
     except Exception as exc:
         _record_failure(engine, source.name, (start, end), (run_id, started), exc, flow_run_id)
@@ -167,14 +176,16 @@ def write_chunks(
     run_id: str | None = None,
     started_at: datetime | None = None,
     flow_run_id: str | None = None,
+    lake: Lake | None = None,
 ) -> IngestReport:
-    """Replace ``source``'s cost in ``[start, end)`` with ``chunks``, in one transaction."""
+    """Replace ``source``'s cost in ``[start, end)`` with ``chunks`` (lines in the lake)."""
     run = (run_id or str(uuid.uuid4()), started_at or datetime.now(UTC), flow_run_id)
     window = (_midnight(start), _midnight(end))
+    lake = lake or Lake.from_settings()
     try:
         with engine.begin() as conn:
             _lock(conn, source)
-            writer = _ScopeWriter(conn, source, window, run)
+            writer = _ScopeWriter(conn, lake, source, window, run)
             try:
                 for chunk in chunks:
                     writer.add(chunk)
@@ -210,29 +221,35 @@ class _Scope:
         self.provider: str | None = None
         self.currency: str | None = None
         self.digest = hashlib.sha256()
+        self.fingerprint = 0  # of the lines: order-independent, summed chunk by chunk
         self.tags: list[pa.Table] = []
 
 
 class _ScopeWriter:
-    """Streams one run's lines into a single COPY, then swaps out the old rows of each scope.
+    """Streams one run's lines into new lake partition versions, then switches them in.
 
-    New rows get ids above the ones that existed when the run took its lock, so the old rows of
-    a scope are deleted after the new ones are in (``id <= before``) without touching them; one
-    COPY for the whole run keeps PostgreSQL busy while Arrow renders the next batch.
+    Tag totals get ids above the ones that existed when the run took its lock, so the old rows
+    of a scope are deleted after the new ones are in (``id <= before``) without touching them.
     """
 
     def __init__(
         self,
         conn: Connection,
+        lake: Lake,
         source: str,
         window: tuple[datetime, datetime],
         run: tuple[str, datetime, str | None],
     ) -> None:
         self.conn, self.source, self.window, self.run = conn, source, window, run
-        # Read before the COPY starts: no other statement may run on the connection during it.
         self.before = {model: _max_id(conn, model) for model in (CostLine, CostTagTotal)}
         self.stored = _stored_accounts(conn, source, window)
-        self.stream = RowStream(conn, _LINES, STORE_SCHEMA.names, {"source": source})
+        self.lake = lake
+        self.parts = lake.writer()
+        for key in lake.partitions(months(*window)):
+            manifest = lake.manifest(key)
+            if manifest is not None and source in manifest.sources:
+                self.parts.touch(key)  # rewritten: the source's old lines there go
+                self.stored.add(key.billing_account)
         self.scopes: dict[str, _Scope] = {}
         self.currencies: dict[str, tuple[str, str]] = {}
         self.origins: list[str] = []
@@ -250,8 +267,10 @@ class _ScopeWriter:
         for account in sorted(set(pc.unique(lines["billing_account_id"]).to_pylist())):
             scope = self.scopes.setdefault(account, _Scope())
             own = _rows_of(lines, account)
-            self.stream.write(own, scope.digest)
+            scope.fingerprint += fingerprint(own)
             _accumulate(scope, own)
+            for key, rows in partition_keys(to_lake(own, self.source)):
+                self.parts.write(key, rows)
         if chunk.tag_totals is not None:
             tags = _in_window(chunk.tag_totals, self.window)
             for account in sorted(set(pc.unique(tags["billing_account_id"]).to_pylist())):
@@ -259,24 +278,34 @@ class _ScopeWriter:
                 scope.tags.append(_rows_of(tags, account))
 
     def abort(self, error: BaseException) -> None:
-        self.stream.close(error)
+        self.parts.abort()
 
     def finish(self) -> list[ScopeSummary]:
-        """Close the COPY, delete the scopes' old rows, write tag totals and the run records."""
-        self.stream.close()
+        """Switch the lake partitions, replace tag totals and write the run records."""
+        owned = (pc.field("x_Source") == self.source) & (
+            pc.field("ChargePeriodStart") >= pa.scalar(self.window[0], TIMESTAMP)
+        )
+        owned &= pc.field("ChargePeriodStart") < pa.scalar(self.window[1], TIMESTAMP)
+        replaced_in_lake: dict[str, int] = {}
+        for key in self.parts.keys:
+            old = self.lake.dataset([key]).count_rows(filter=owned)
+            account = key.billing_account
+            replaced_in_lake[account] = replaced_in_lake.get(account, 0) + old
+        self.parts.commit(keep=~owned)
         for account in self.stored - set(self.scopes):
             self.scopes[account] = _Scope()  # no longer reported by the source: emptied
         run_id, started, flow_run_id = self.run
         finished = datetime.now(UTC)
         summaries = []
         for account, scope in sorted(self.scopes.items()):
-            replaced = self._delete_old(account)
+            replaced = replaced_in_lake.get(account, 0) + self._delete_old(account)
             tags = pa.concat_tables(scope.tags) if scope.tags else None
             tag_rows = 0
             if tags is not None:
                 constants = {"source": self.source}
                 tag_rows = write_rows(self.conn, _TAGS, tags, constants, scope.digest)
                 scope.estimated |= bool(tag_rows and pc.any(tags["estimated"]).as_py())
+            scope.digest.update(f"{scope.rows}:{scope.fingerprint}".encode())
             checksum = scope.digest.hexdigest()
             ingestion_id = self.conn.execute(
                 insert(CostIngestion)
@@ -320,6 +349,7 @@ class _ScopeWriter:
         return summaries
 
     def _delete_old(self, account: str) -> int:
+        """Delete the scope's old tag totals, and lines an older install kept in the store."""
         replaced = 0
         for model in (CostLine, CostTagTotal):
             result = self.conn.execute(

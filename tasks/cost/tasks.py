@@ -126,6 +126,6 @@ def publish_cost_ingestion(summaries: Sequence[dict[str, Any]]) -> str | None:
             for s in summaries
         ]
     artifact = create_table_artifact(
-        rows, key="cost-ingestion", description="Cost ingested into the store (FOCUS 1.2)"
+        rows, key="cost-ingestion", description="Cost ingested into the cost lake (FOCUS 1.2)"
     )
     return str(artifact) if artifact else None

@@ -17,12 +17,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from tasks.store.engine import session_scope
 from tasks.store.fulfilment_models import DsrAuditEntry
 from tasks.store.locks import serialise_writers
 
-__all__ = ["GENESIS", "ChainReport", "append_entry", "entries_for", "entry_hash", "verify_chain"]
+__all__ = [
+    "GENESIS",
+    "ChainReport",
+    "append_entry",
+    "append_in",
+    "entries_for",
+    "entry_hash",
+    "lock_chain",
+    "verify_chain",
+]
 
 GENESIS = "0" * 64
 
@@ -56,27 +66,45 @@ def append_entry(
     actor: str = "traceo-fulfilment",
 ) -> DsrAuditEntry:
     """Append one entry at the head of the chain; concurrent writers wait their turn."""
-    counts = json.loads(json.dumps(counts or {}, default=str))
     with session_scope(engine) as session:
-        serialise_writers(session, "dsr-audit-chain")
-        head = session.scalars(
-            select(DsrAuditEntry).order_by(DsrAuditEntry.seq.desc()).limit(1)
-        ).first()
-        seq = head.seq + 1 if head else 1
-        prev = head.hash if head else GENESIS
-        at = datetime.now(UTC)
-        entry = DsrAuditEntry(
-            seq=seq,
-            request_id=request_id,
-            step=step,
-            datastore=datastore,
-            counts=counts,
-            actor=actor,
-            at=at,
-            prev_hash=prev,
-            hash=entry_hash(prev, seq, request_id, step, datastore, counts, actor, at),
-        )
-        session.add(entry)
+        lock_chain(session)
+        return append_in(session, request_id, step, datastore, counts, actor)
+
+
+def lock_chain(session: Session) -> None:
+    """Make concurrent appenders wait for ``session``'s transaction; call it first thing."""
+    serialise_writers(session, "dsr-audit-chain")
+
+
+def append_in(
+    session: Session,
+    request_id: str,
+    step: str,
+    datastore: str = "",
+    counts: dict[str, Any] | None = None,
+    actor: str = "traceo-fulfilment",
+) -> DsrAuditEntry:
+    """:func:`append_entry` inside the caller's transaction, which commits it with the change it
+    logs; that transaction must have started with :func:`lock_chain`."""
+    counts = json.loads(json.dumps(counts or {}, default=str))
+    head = session.scalars(
+        select(DsrAuditEntry).order_by(DsrAuditEntry.seq.desc()).limit(1)
+    ).first()
+    seq = head.seq + 1 if head else 1
+    prev = head.hash if head else GENESIS
+    at = datetime.now(UTC)
+    entry = DsrAuditEntry(
+        seq=seq,
+        request_id=request_id,
+        step=step,
+        datastore=datastore,
+        counts=counts,
+        actor=actor,
+        at=at,
+        prev_hash=prev,
+        hash=entry_hash(prev, seq, request_id, step, datastore, counts, actor, at),
+    )
+    session.add(entry)
     return entry
 
 

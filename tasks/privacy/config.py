@@ -14,7 +14,13 @@ from tasks.privacy.datamap import DataMap, load_datamap
 from tasks.settings import load
 from tasks.settings.areas import PrivacySettings
 
-__all__ = ["PrivacySettings", "hash_key", "privacy_settings", "resolve_datamap"]
+__all__ = [
+    "PrivacySettings",
+    "hash_key",
+    "identity_key",
+    "privacy_settings",
+    "resolve_datamap",
+]
 
 
 def privacy_settings() -> PrivacySettings:
@@ -46,4 +52,15 @@ def hash_key(datamap: DataMap) -> bytes:
     if len(value) < 16:
         source = f"block {conn.block!r}" if conn.block else f"variable {conn.env}"
         raise ConfigurationError(f"hash key: {source} is unset or shorter than 16 characters")
+    return value.encode()
+
+
+def identity_key() -> bytes:
+    """The HMAC key of the identity hashes closed requests keep (``TRACEO_DSR_IDENTITY_KEY``)."""
+    secret = privacy_settings().identity_key
+    value = secret.get_secret_value() if secret else ""
+    if len(value) < 16:
+        raise ConfigurationError(
+            "identity key: TRACEO_DSR_IDENTITY_KEY is unset or shorter than 16 characters"
+        )
     return value.encode()

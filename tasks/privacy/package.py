@@ -1,9 +1,13 @@
 """Access bundles: where exported files go, the checksummed manifest, and a time-limited link.
 
-Exports land under ``<destination>/<request id>/``: an S3 prefix (the link is a presigned URL)
-or a local directory (the link is a ``file://`` URL with an expiry and an HMAC signature that
-:func:`verify_local_link` checks). The bundle is ``bundle.zip`` holding every file plus
+Exports land under ``<destination>/<request id>/``: an S3 prefix (written with server-side
+encryption; the link is a presigned URL) or a local directory (every file sealed with AES-GCM
+under a key derived from the data map's hash key; the link goes through ``TRACEO_FILES_URL`` when
+set, else it is a ``file://`` URL, in both cases with an expiry and an HMAC signature that
+:func:`verify_signed_path` checks). The bundle is ``bundle.zip`` holding every file plus
 ``manifest.json`` (sha256, size and rows per file); the manifest is also stored next to it.
+Once the link has expired the scheduled retention removes the whole location
+(:mod:`tasks.privacy.minimise`).
 """
 
 from __future__ import annotations
@@ -12,18 +16,63 @@ import hashlib
 import hmac
 import io
 import json
+import os
+import shutil
 import zipfile
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from tasks.errors import ConfigurationError, PermanentError
+from tasks.links import browser_link
 from tasks.privacy.config import privacy_settings
 from tasks.privacy.datamap import DataMap
 
-__all__ = ["BundleSink", "LocalSink", "S3Sink", "build_bundle", "sink_for", "verify_local_link"]
+__all__ = [
+    "BundleSink",
+    "LocalSink",
+    "S3Sink",
+    "build_bundle",
+    "open_sealed",
+    "seal",
+    "sink_for",
+    "verify_local_link",
+    "verify_signed_path",
+]
+
+_SEALED = b"traceo-sealed-1\n"  # what a sealed file starts with: format version 1
+_NONCE_BYTES = 12
+
+
+def _cipher(key: bytes) -> AESGCM:
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"traceo access bundle"
+    ).derive(key)
+    return AESGCM(derived)
+
+
+def seal(key: bytes, data: bytes) -> bytes:
+    """``data`` encrypted and authenticated (AES-256-GCM, a fresh nonce per file)."""
+    nonce = os.urandom(_NONCE_BYTES)
+    return _SEALED + nonce + _cipher(key).encrypt(nonce, data, _SEALED)
+
+
+def open_sealed(key: bytes, blob: bytes) -> bytes:
+    """The plaintext of :func:`seal`'s output; :class:`PermanentError` if it was altered."""
+    if not blob.startswith(_SEALED):
+        raise PermanentError("bundle file is not sealed")
+    body = blob[len(_SEALED) :]
+    try:
+        return _cipher(key).decrypt(body[:_NONCE_BYTES], body[_NONCE_BYTES:], _SEALED)
+    except (InvalidTag, ValueError):
+        raise PermanentError("bundle file cannot be decrypted with this key") from None
 
 
 class BundleSink(ABC):
@@ -38,6 +87,10 @@ class BundleSink(ABC):
     @abstractmethod
     def link(self, name: str, expires_at: datetime) -> str: ...
 
+    @abstractmethod
+    def remove(self) -> int:
+        """Delete every file of the location; how many there were (0 on a second call)."""
+
 
 class LocalSink(BundleSink):
     def __init__(self, directory: Path, key: bytes) -> None:
@@ -46,35 +99,54 @@ class LocalSink(BundleSink):
 
     def put(self, name: str, data: bytes) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        (self.directory / name).write_bytes(data)
+        (self.directory / name).write_bytes(seal(self._key, data))
 
     def get(self, name: str) -> bytes:
-        return (self.directory / name).read_bytes()
+        return open_sealed(self._key, (self.directory / name).read_bytes())
 
     def link(self, name: str, expires_at: datetime) -> str:
-        path = str((self.directory / name).resolve())
+        url = browser_link(self.directory / name)
         expires = int(expires_at.timestamp())
-        return f"file://{quote(path)}?expires={expires}&signature={_sign(self._key, path, expires)}"
+        signature = _sign(self._key, unquote(urlsplit(url).path), expires)
+        return f"{url}?expires={expires}&signature={signature}"
+
+    def remove(self) -> int:
+        if not self.directory.is_dir():
+            return 0
+        files = sum(1 for p in self.directory.iterdir() if p.is_file())
+        shutil.rmtree(self.directory)
+        return files
 
 
 def _sign(key: bytes, path: str, expires: int) -> str:
     return hmac.new(key, f"{path}|{expires}".encode(), hashlib.sha256).hexdigest()
 
 
+def verify_signed_path(
+    path: str, expires: str, signature: str, key: bytes, now: datetime | None = None
+) -> None:
+    """Check a link's signature over its (unquoted) URL path and expiry; raises if bad.
+
+    :class:`PermanentError` when forged, malformed or expired, naming which.
+    """
+    if not expires.isascii() or not expires.isdigit() or len(expires) > 12:
+        raise PermanentError("bundle link is malformed")
+    if not hmac.compare_digest(signature.encode(), _sign(key, path, int(expires)).encode()):
+        raise PermanentError("bundle link signature does not match")
+    if (now or datetime.now(UTC)).timestamp() > int(expires):
+        raise PermanentError("bundle link has expired")
+
+
 def verify_local_link(link: str, key: bytes, now: datetime | None = None) -> Path:
-    """The file a local link grants; :class:`PermanentError` if forged or expired."""
+    """The file a ``file://`` bundle link grants; :class:`PermanentError` if forged or expired."""
     parts = urlsplit(link)
     query = parse_qs(parts.query)
     path = unquote(parts.path)
     try:
-        expires = int(query["expires"][0])
-        signature = query["signature"][0]
-    except (KeyError, ValueError):
+        expires, signature = query["expires"][0], query["signature"][0]
+    except KeyError:
         raise PermanentError("bundle link is malformed") from None
-    if not hmac.compare_digest(signature, _sign(key, path, expires)):
-        raise PermanentError("bundle link signature does not match")
-    if (now or datetime.now(UTC)).timestamp() > expires:
-        raise PermanentError("bundle link has expired")
+    verify_signed_path(path, expires, signature, key, now)
     return Path(path)
 
 
@@ -86,7 +158,9 @@ class S3Sink(BundleSink):
         return f"{self.prefix}/{name}" if self.prefix else name
 
     def put(self, name: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self._key(name), Body=data)
+        self.client.put_object(
+            Bucket=self.bucket, Key=self._key(name), Body=data, ServerSideEncryption="AES256"
+        )
 
     def get(self, name: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=self._key(name))["Body"].read()
@@ -98,6 +172,16 @@ class S3Sink(BundleSink):
             Params={"Bucket": self.bucket, "Key": self._key(name)},
             ExpiresIn=seconds,
         )
+
+    def remove(self) -> int:
+        removed = 0
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{self.prefix}/"):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys})
+                removed += len(keys)
+        return removed
 
 
 def sink_for(datamap: DataMap, request_id: str, key: bytes) -> BundleSink:

@@ -3,8 +3,9 @@
 Parameters are request ids and datastore names, results are counts: identities are loaded from
 the store inside each task and never pass through Prefect. ``NO_CACHE`` keeps inputs from being
 hashed or persisted (a request's steps resume from the store instead, :mod:`tasks.privacy.fulfil`);
-only :func:`purge_expired`, whose input is a datastore name and whose result is counts, persists
-its result, so that a retried retention run reuses the purges that completed. Only transient
+only the retention tasks (:func:`purge_expired`, :func:`forget_closed_requests`,
+:func:`prune_intake_deliveries`), whose inputs are names and whose results are counts, persist
+their results, so that a retried retention run reuses the steps that completed. Only transient
 errors (a datastore down) are retried; an unexpected error is re-raised as a
 :class:`PermanentError` naming its class only, since its message could quote data.
 """
@@ -30,8 +31,10 @@ __all__ = [
     "apply_to_datastore",
     "begin_request",
     "close_request",
+    "forget_closed_requests",
     "package_bundle",
     "plan_request",
+    "prune_intake_deliveries",
     "purge_expired",
     "verify_outcome",
 ]
@@ -119,6 +122,48 @@ def purge_expired(datastore: str) -> dict[str, int]:
         store = open_datastore(datamap, datastore)
         now = datetime.now(UTC)
         return enforce_datastore(get_engine(), datamap, datastore, store, now, actor())
+
+
+@_step("forget-closed-requests", reused=True)
+def forget_closed_requests() -> dict[str, int]:
+    """Drop the plaintext identities of requests closed long enough ago; remove expired bundles."""
+    from datetime import timedelta
+
+    from tasks.privacy.config import hash_key, identity_key, privacy_settings, resolve_datamap
+    from tasks.privacy.minimise import expire_bundles, forget_identities
+    from tasks.privacy.package import BundleSink, sink_for
+
+    def sink_of(request_id: str) -> BundleSink:
+        datamap = resolve_datamap()
+        return sink_for(datamap, request_id, hash_key(datamap))
+
+    with _contained("forget"):
+        key = identity_key()
+        days = privacy_settings().identity_retention_days
+        now, engine = datetime.now(UTC), get_engine()
+        forgotten = forget_identities(engine, key, now - timedelta(days=days), now, actor())
+        removed = expire_bundles(engine, sink_of, now, actor())
+    return {"identities_forgotten": forgotten, "bundles_removed": removed}
+
+
+@_step("prune-intake-deliveries", reused=True)
+def prune_intake_deliveries() -> dict[str, int]:
+    """Forget intake deliveries too old to matter against replays (audited)."""
+    from datetime import timedelta
+
+    from tasks.privacy.audit import append_entry
+    from tasks.privacy.requests import REPLAY_WINDOW, prune_deliveries
+    from tasks.privacy.retention import RETENTION_ID
+    from tasks.settings import load
+    from tasks.settings.areas import IntakeSettings
+
+    with _contained("prune"):
+        now, engine = datetime.now(UTC), get_engine()
+        days = load(IntakeSettings).delivery_retention_days
+        pruned = prune_deliveries(engine, now - 2 * REPLAY_WINDOW, now - timedelta(days=days))
+        counts = {"deliveries": pruned}
+        append_entry(engine, RETENTION_ID, "prune_deliveries", "intake", counts, actor())
+    return counts
 
 
 @_step("alert-deadlines", retries=2)

@@ -18,15 +18,13 @@ import json
 import re
 import zipfile
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import quote, quote_plus, unquote, urlparse
 
 from tasks.errors import ConfigurationError, ServiceUnavailableError
 from tasks.redaction import REDACTED
-
-if TYPE_CHECKING:
-    from datetime import datetime
 
 __all__ = [
     "EvidenceStore",
@@ -45,9 +43,11 @@ _INPUT_VALUE = "__playwright_value_"  # how DOM snapshots carry an input's curre
 
 
 class EvidenceStore(Protocol):
-    """Stores one object and returns a URI that names it."""
+    """Stores one object and returns a URI that names it; drops the slots retention let go."""
 
     def put(self, key: str, data: bytes, content_type: str) -> str: ...
+
+    def expire(self, before: datetime) -> int: ...
 
 
 def evidence_key(
@@ -57,6 +57,17 @@ def evidence_key(
     slot = scheduled_at.strftime("%Y%m%dT%H%M%SZ")
     parts = (check_id, region, slot, f"attempt-{attempt}", name)
     return "/".join(_UNSAFE.sub("_", p) for p in parts)
+
+
+def _slot_of(key: str) -> datetime | None:
+    """The slot a key was made for (see :func:`evidence_key`); None for a key of another shape."""
+    parts = key.split("/")
+    if len(parts) != 5:
+        return None
+    try:
+        return datetime.strptime(parts[2], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 class LocalEvidenceStore:
@@ -74,6 +85,21 @@ class LocalEvidenceStore:
         tmp.write_bytes(data)
         tmp.replace(path)  # readers never see half a file
         return path.as_uri()
+
+    def expire(self, before: datetime) -> int:
+        """Remove the evidence of slots before ``before``; return the files removed."""
+        removed = 0
+        for path in sorted(self.root.glob("*/*/*/*/*")):
+            slot = _slot_of(path.relative_to(self.root).as_posix())
+            if slot is not None and slot < before and path.is_file():
+                path.unlink()
+                removed += 1
+        for folder in sorted(self.root.glob("*/*/*/*"), reverse=True):  # emptied slot folders
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+                if not any(folder.parent.iterdir()):
+                    folder.parent.rmdir()
+        return removed
 
     def __repr__(self) -> str:
         return f"LocalEvidenceStore({str(self.root)!r})"
@@ -114,6 +140,37 @@ class S3EvidenceStore:
                 f"cannot store evidence in s3://{self.bucket}: {exc}"
             ) from exc
         return f"s3://{self.bucket}/{full}"
+
+    def expire(self, before: datetime) -> int:
+        """Delete the objects of slots before ``before`` (1,000 per request); return how many."""
+        from botocore.exceptions import (  # type: ignore[import-untyped]
+            BotoCoreError,
+            ClientError,
+        )
+
+        lead = f"{self.prefix}/" if self.prefix else ""
+        removed = 0
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=lead
+            )
+            for page in pages:
+                old = [
+                    {"Key": item["Key"]}
+                    for item in page.get("Contents", [])
+                    if (slot := _slot_of(item["Key"][len(lead) :])) is not None and slot < before
+                ]
+                for start in range(0, len(old), 1000):
+                    batch = old[start : start + 1000]
+                    self.client.delete_objects(
+                        Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+                    )
+                    removed += len(batch)
+        except (BotoCoreError, ClientError) as exc:
+            raise ServiceUnavailableError(
+                f"cannot expire evidence in s3://{self.bucket}: {exc}"
+            ) from exc
+        return removed
 
     def __repr__(self) -> str:
         return f"S3EvidenceStore('s3://{self.bucket}/{self.prefix}')"

@@ -313,6 +313,7 @@ class CheckDefaults(_Spec):
     regions: list[Region] | None = None
     frequency: Frequency | None = None
     tags: list[str] | None = None
+    private: bool | None = None
     degraded_ms: int | None = Field(default=None, ge=1)
     failed_ms: int | None = Field(default=None, ge=1)
     tls_expiry_days: int | None = Field(default=None, ge=0, le=3650)
@@ -328,6 +329,8 @@ class _CheckBase(_Spec):
     regions: list[Region] = Field(default_factory=lambda: list(DEFAULT_REGIONS), min_length=1)
     frequency: Frequency = 60
     tags: list[str] = Field(default_factory=list)
+    # Never on a public status page (its name, target or account are internal).
+    private: bool = False
     degraded_ms: int = Field(default=10_000, ge=1)
     failed_ms: int = Field(default=20_000, ge=1)
     tls_expiry_days: int = Field(default=14, ge=0, le=3650)

@@ -98,6 +98,17 @@ class PrivacySettings(BaseSettings):
         default="data-subject-request/fulfil-data-subject-request",
         description="the deployment the intake starts for each request",
     )
+    identity_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key (>= 16 characters) of the identity hashes a closed request keeps "
+        "once its plaintext identities are dropped; required by `enforce_retention`",
+    )
+    identity_retention_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="days after closure a request keeps its plaintext identities and corrections",
+    )
 
     @property
     def resolved_bundle_dir(self) -> Path:
@@ -165,4 +176,11 @@ class IntakeSettings(BaseSettings):
     )
     secret_generic: SecretStr | None = Field(
         default=None, description="generic webhook secret (else block `traceo-intake-generic`)"
+    )
+    delivery_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="days a delivery id without a timestamp (Jira's) is remembered against "
+        "replays; a later replay of a stored ticket is answered as a duplicate",
     )

@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     files_url: str | None = Field(
         default=None,
         description="the base URL at which browsers reach `$TRACEO_HOME` files (chargeback "
-        "statements, drift reports); artifact links use it instead of `file://` paths",
+        "statements, drift reports, signed access bundle links), e.g. the intake's "
+        "`http://127.0.0.1:8787/files`; artifact links use it instead of `file://` paths",
     )
     repo_dir: Path | None = Field(
         default=None,
@@ -58,6 +59,10 @@ class Settings(BaseSettings):
     slos_path: Path = Field(
         default=REPO / "deployments" / "slos", description="OpenSLO files the SLO flow loads"
     )
+    status_page: Path = Field(
+        default=REPO / "deployments" / "status" / "shop.yaml",
+        description="the public status page spec `traceo status` publishes",
+    )
     cost_sources: Path = Field(
         default=REPO / "deployments" / "cost" / "sources.yaml",
         description="cost ingestion's source definitions",
@@ -65,6 +70,14 @@ class Settings(BaseSettings):
     cost_monitors: Path = Field(
         default=REPO / "deployments" / "cost" / "monitors.yaml",
         description="cost anomaly monitors",
+    )
+    cost_lake: str | None = Field(
+        default=None,
+        description="where cost lines live (Parquet in FOCUS columns): a directory or "
+        "`s3://bucket/prefix` (default: `$TRACEO_HOME/lake`)",
+    )
+    cost_lake_endpoint_url: str | None = Field(
+        default=None, description="an S3-compatible server for `TRACEO_COST_LAKE`"
     )
     gcp_billing_endpoint: str | None = Field(
         default=None,

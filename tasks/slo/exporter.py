@@ -8,7 +8,9 @@ Every series is labelled ``slo`` (the objective's id) and ``service``:
 
 A slot is counted once it has ended and ``grace`` more seconds have passed, so results stored a
 little after their run are in; each scrape reads only the results of newly closed slots.
-Simulated rows (the demo's backfill) are left out, as in the probe metrics.
+Simulated rows (the demo's backfill) are left out, as in the probe metrics. Failures inside a
+maintenance window are left out as Traceo's own evaluation leaves them out (they spend no
+budget), so the rules of ``traceo slo rules`` page when Traceo pages and not during planned work.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from tasks.errors import TraceoError
 from tasks.slo.counters import SLO_METRICS, SloCounters
 from tasks.slo.definition import SloDefinition
 from tasks.slo.events import CheckResults, select_events
+from tasks.slo.maintenance import MaintenanceCalendar
 from tasks.store.check_results import fetch_results
 
 __all__ = ["DEFAULT_GRACE", "SloCollector"]
@@ -45,6 +48,8 @@ class SloCollector(Collector):
         services: check id -> service, for SLIs that select checks by service.
         grace: seconds to wait after a slot ends before counting it.
         clock: epoch seconds now (tests pass a fake).
+        maintenance: the maintenance windows in effect (or a function returning them, read at
+            each scrape that counts slots).
     """
 
     def __init__(
@@ -54,8 +59,10 @@ class SloCollector(Collector):
         services: Mapping[str, str] | Callable[[], Mapping[str, str]],
         grace: int = DEFAULT_GRACE,
         clock: Callable[[], float] = time.time,
+        maintenance: MaintenanceCalendar | Callable[[], MaintenanceCalendar] | None = None,
     ) -> None:
         self.engine, self.slos, self.services = engine, list(slos), services
+        self.maintenance = maintenance
         self.grace, self.clock = grace, clock
         self.counters = SloCounters(self.slos, int(clock()) - grace)
         self._lock = threading.Lock()  # scrapes may overlap; each slot must count once
@@ -102,5 +109,8 @@ class SloCollector(Collector):
             columns.verdict[real],
             columns.duration_ms[real],
         )
-        events = {slo.id: select_events(slo.indicator, results, services) for slo in self.slos}
+        calendar = self.maintenance() if callable(self.maintenance) else self.maintenance
+        events = {
+            slo.id: select_events(slo.indicator, results, services, calendar) for slo in self.slos
+        }
         self.counters.advance(events, now)

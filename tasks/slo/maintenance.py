@@ -56,6 +56,10 @@ class MaintenanceCalendar:
     def __bool__(self) -> bool:
         return bool(self.windows)
 
+    def checks_of(self, window: MaintenanceWindow) -> frozenset[str]:
+        """The checks ``window`` covers (every check of its service, or its one check)."""
+        return frozenset(self._checks[window.id])
+
     def covered(
         self, check_ids: npt.NDArray[np.object_], ts: npt.NDArray[np.int64]
     ) -> npt.NDArray[np.bool_]:

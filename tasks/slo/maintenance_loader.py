@@ -18,6 +18,9 @@ their own) within a year of the later start. Every problem names the file, the w
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,12 +30,15 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
-from tasks.errors import SpecError, SpecIssue
+from tasks.errors import SpecError, SpecIssue, TraceoError
 from tasks.probes.catalog import AnyCheck
+from tasks.slo.maintenance import MaintenanceCalendar
 from tasks.slo.maintenance_spec import MaintenanceWindow
 from tasks.specs import iter_spec_files, load_documents, validation_issues
 
-__all__ = ["MAINTENANCE_KEY", "OVERLAP_HORIZON", "load_maintenance"]
+__all__ = ["MAINTENANCE_KEY", "OVERLAP_HORIZON", "MaintenanceFiles", "load_maintenance"]
+
+log = logging.getLogger("traceo.maintenance")
 
 MAINTENANCE_KEY = "maintenance"
 OVERLAP_HORIZON = timedelta(days=366)
@@ -158,3 +164,34 @@ def load_maintenance(
     if issues:
         raise SpecError(issues)
     return [f.window for f in found]
+
+
+class MaintenanceFiles:
+    """The windows (and checks) under ``paths`` as a calendar, reloaded at most every ``ttl`` s.
+
+    For long-running readers such as ``traceo metrics serve``: a file that stops validating
+    keeps the last good calendar (and logs why).
+    """
+
+    def __init__(self, paths: Iterable[Path | str], ttl: float = 60.0) -> None:
+        self.paths = list(paths)
+        self.ttl = ttl
+        self._calendar = MaintenanceCalendar((), {})
+        self._loaded_at: float | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> MaintenanceCalendar:
+        with self._lock:
+            now = time.monotonic()
+            if self._loaded_at is None or now - self._loaded_at >= self.ttl:
+                self._loaded_at = now
+                from tasks.probes.loader import load_checks
+
+                try:
+                    checks = load_checks(self.paths)
+                    windows = load_maintenance(self.paths, checks)
+                    services = {c.id: c.service for c in checks}
+                    self._calendar = MaintenanceCalendar(windows, services)
+                except TraceoError as exc:
+                    log.warning("Keeping the previous maintenance windows: %s", exc)
+            return self._calendar

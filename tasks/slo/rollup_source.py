@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from itertools import pairwise
 
 import numpy as np
 from sqlalchemy import Engine
@@ -30,7 +29,13 @@ from tasks.slo.evaluate import grid_row
 from tasks.slo.events import CheckResults, Events, indicator_checks, select_events
 from tasks.store.check_results import fetch_results
 from tasks.store.rollup_cells import NO_LATENCY, VERDICT_COLUMNS, good_limit, split_cells
-from tasks.store.rollup_reads import RollupRows, RollupSums, read_rollup_sums, read_rollups
+from tasks.store.rollup_reads import (
+    RollupRows,
+    RollupSums,
+    covering_plan,
+    read_rollup_sums,
+    read_rollups,
+)
 from tasks.store.rollups import MINUTE, RESOLUTIONS
 
 __all__ = ["Plan", "read_plan", "rollup_events"]
@@ -71,29 +76,7 @@ def read_plan(slo: SloDefinition, now: int) -> Plan | None:
     grid, starts = found
     additive = not grid.timeslices and grid.min_failing_regions == 1
     widths = [r for r in RESOLUTIONS if additive or (grid.slot % r == 0 and grid.phase % r == 0)]
-    return _covering([*starts, now - now % MINUTE], widths)
-
-
-def _covering(cuts: Sequence[int], widths: Sequence[int]) -> Plan:
-    """Buckets covering each ``[cuts[k], cuts[k+1])``, never across a cut."""
-    plan: Plan = defaultdict(list)
-    for a, b in pairwise(cuts):
-        _cover(a, b, list(widths)[::-1], plan)
-    return dict(plan)
-
-
-def _cover(a: int, b: int, widths: list[int], plan: Plan) -> None:
-    """Cover [a, b) with aligned buckets, the widest first (both ends are whole minutes)."""
-    if a >= b:
-        return
-    width, narrower = widths[0], widths[1:]
-    lo, hi = -(-a // width) * width, b // width * width
-    if lo >= hi:
-        _cover(a, b, narrower, plan)
-        return
-    plan[width].append((lo, hi))
-    _cover(a, lo, narrower, plan)
-    _cover(hi, b, narrower, plan)
+    return covering_plan([*starts, now - now % MINUTE], widths)
 
 
 def _union(plans: Sequence[Plan]) -> Plan:
@@ -136,7 +119,7 @@ def rollup_events(
         sums = read_rollup_sums(
             conn,
             {c for i in summed for c in selections[i]},
-            _covering([*cuts, minute], RESOLUTIONS),
+            covering_plan([*cuts, minute], RESOLUTIONS),
             cuts,
         )
     checks = sorted({c for ids in selections for c in ids})

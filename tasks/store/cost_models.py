@@ -80,7 +80,12 @@ QUANTITY = Money()
 
 
 class CostLine(Base):
-    """One FOCUS 1.2 cost and usage row (all FOCUS 1.2 columns; mandatory ones never null here)."""
+    """One FOCUS 1.2 cost and usage row (all FOCUS 1.2 columns; mandatory ones never null here).
+
+    Lines now live in the cost lake (:mod:`tasks.cost.lake`); this table holds what an install
+    stored before it, until ``traceo cost migrate-to-lake`` moves it, and is the schema the
+    lake queries are written against.
+    """
 
     __tablename__ = "cost_lines"
     __table_args__ = (

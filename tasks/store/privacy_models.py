@@ -3,6 +3,8 @@
 Personal data lives only in :attr:`DsrRequest.identities` and :attr:`DsrRequest.corrections`; every
 other column (and everything sent to Prefect, logs or tickets) refers to the request by
 ``public_id``. ``(source, ticket_id)`` is unique, so a ticket delivered twice is one request.
+Some time after a request closes (:mod:`tasks.privacy.minimise`) both are emptied and
+:attr:`DsrRequest.identity_hashes` keeps a keyed hash of each identity instead.
 :class:`IntakeDelivery` remembers each accepted webhook delivery so a replay is refused.
 """
 
@@ -26,6 +28,7 @@ class DsrRequest(Base):
     __table_args__ = (
         UniqueConstraint("source", "ticket_id", name="uq_dsr_requests_ticket"),
         Index("ix_dsr_requests_status_due", "status", "due_at"),
+        Index("ix_dsr_requests_closed", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -44,6 +47,9 @@ class DsrRequest(Base):
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
     start_attempts: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]  # when it became completed or rejected
+    identity_hashes: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # kind -> HMAC hex
+    identities_dropped_at: Mapped[datetime | None]
 
 
 class IntakeDelivery(Base):

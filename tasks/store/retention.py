@@ -1,6 +1,7 @@
 """Retention of check results and their rollups, removed in bounded batches.
 
-Raw results go first past ``raw_days``; before any is removed the cutoff is recorded
+Raw results go first past ``raw_days`` (on PostgreSQL, days wholly past it are dropped as
+partitions: :mod:`tasks.store.partitions`); before any is removed the cutoff is recorded
 (:data:`~tasks.store.rollups.RAW_CUTOFF_MARK`), which seals the rollups of older minutes so that
 a late write can never recompute them from a partial set. Minute rollups go past
 ``minute_days``, hour and day rollups past ``rollup_days``. Each batch is its own transaction:
@@ -20,6 +21,7 @@ from sqlalchemy import Delete, Engine, Select, select, tuple_
 from tasks.settings import Settings
 from tasks.store.marks import get_mark, set_mark
 from tasks.store.models import CheckResult
+from tasks.store.partitions import drop_day, expired_days
 from tasks.store.rollup_models import CheckRollup
 from tasks.store.rollups import DAY, HOUR, MINUTE, RAW_CUTOFF_MARK
 
@@ -83,7 +85,13 @@ def apply_retention(
         raw_cut = max(raw_cut, get_mark(conn, RAW_CUTOFF_MARK) or raw_cut)
         set_mark(conn, RAW_CUTOFF_MARK, raw_cut)
     before = datetime.fromtimestamp(raw_cut, UTC)
-    raw_removed = _drain(
+    raw_removed = 0
+    with engine.connect() as conn:
+        days = expired_days(conn, before)
+    for day in days:  # PostgreSQL: whole days dropped, one per transaction
+        with engine.begin() as conn:
+            raw_removed += drop_day(conn, day, before) or 0
+    raw_removed += _drain(
         engine,
         select(_RAW.c.id).where(_RAW.c.started_at < before).limit(batch),
         lambda ids: _RAW.delete().where(_RAW.c.id.in_(ids)),

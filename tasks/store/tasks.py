@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -12,7 +12,7 @@ from tasks.settings import get_settings
 from tasks.store.engine import get_engine
 from tasks.store.retention import RetentionPolicy, apply_retention
 
-__all__ = ["remove_expired_check_data"]
+__all__ = ["remove_expired_check_data", "remove_expired_evidence"]
 
 
 @task(name="remove-expired-check-data", **retry_policy())
@@ -25,6 +25,17 @@ def remove_expired_check_data(now: datetime, batch: int) -> dict[str, Any]:
     for resolution, removed in report.rollups_removed.items():
         logger.info("Removed %d rollups of %d s", removed, resolution)
     return {
+        "raw_cutoff": datetime.fromtimestamp(report.raw_cutoff, UTC),
         "raw_removed": report.raw_removed,
         "rollups_removed": {str(r): n for r, n in report.rollups_removed.items()},
     }
+
+
+@task(name="remove-expired-evidence", **retry_policy())
+def remove_expired_evidence(before: datetime) -> int:
+    """Remove browser evidence (screenshots, traces) of slots before the raw results' cutoff."""
+    from tasks.probes.evidence import evidence_store
+
+    removed = evidence_store().expire(before)
+    get_run_logger().info("Removed %d evidence files of slots before %s", removed, before)
+    return removed

@@ -76,7 +76,12 @@ def store_usage(engine: Engine, policy: RetentionPolicy) -> list[UsageRow]:
 def _bytes(conn: Connection, table: str) -> int | None:
     """A table's size with its indexes (None where the backend cannot tell)."""
     if conn.dialect.name == "postgresql":
-        size = text("SELECT pg_total_relation_size(CAST(:t AS regclass))")
+        # A partitioned table's own size is 0: sum its partitions (a plain table has none).
+        size = text(
+            "SELECT COALESCE((SELECT SUM(pg_total_relation_size(relid)) "
+            "FROM pg_partition_tree(CAST(:t AS regclass))), "
+            "pg_total_relation_size(CAST(:t AS regclass)))"
+        )
         return int(conn.execute(size, {"t": table}).scalar_one())
     try:  # SQLite's dbstat lists every b-tree page; an index's rows name its table
         size = conn.execute(

@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import json
+from collections import namedtuple
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -122,3 +123,13 @@ def ce_page(days: list[dict[str, Any]], token: str | None = None, **extra: Any) 
 def as_json(value: Any) -> Any:
     """A stored JSON column as a Python object (SQLite may hand back text)."""
     return json.loads(value) if isinstance(value, str) else value
+
+
+def lake_rows(query: Any) -> list[tuple[Any, ...]]:
+    """Run a SQLAlchemy query over ``cost_lines`` on the configured cost lake (exact Decimals)."""
+    from tasks.cost.lake import Lake, LakeQuery
+
+    with LakeQuery(Lake.from_settings()) as lake:
+        table = lake.arrow(query)
+    row = namedtuple("Row", table.column_names, rename=True)  # type: ignore[misc]
+    return [row(*values.values()) for values in table.to_pylist()]

@@ -14,7 +14,7 @@ from tasks.cost.sources.config import AwsCostExplorerConfig, build_source
 from tasks.cost.sources.snapshot import CostExplorerSnapshot
 from tasks.errors import ConfigurationError, PermanentError, ThrottledError
 from tasks.store import CostLine, get_engine
-from tests.cost.helpers import ce_day, ce_group, ce_page
+from tests.cost.helpers import ce_day, ce_group, ce_page, lake_rows
 from tests.cost.throttle_proxy import ThrottlingProxy
 
 PERIOD = (date(2024, 9, 1), date(2024, 9, 3))
@@ -100,12 +100,11 @@ def test_estimated_days_are_replaced_when_final_numbers_arrive(aws, store_url):
 
     assert (first.scopes[0].estimated, second.scopes[0].estimated) == (True, False)
     assert second.scopes[0].billed_total == Decimal("18.25")
-    with engine.connect() as conn:
-        stored = conn.execute(
-            select(CostLine.charge_period_start, CostLine.billed_cost, CostLine.estimated)
-            .where(CostLine.service_name != "Tax")
-            .order_by(CostLine.charge_period_start)
-        ).all()
+    stored = lake_rows(
+        select(CostLine.charge_period_start, CostLine.billed_cost, CostLine.estimated)
+        .where(CostLine.service_name != "Tax")
+        .order_by(CostLine.charge_period_start)
+    )
     assert [(c, e) for _d, c, e in stored] == [(Decimal("10.25"), False), (Decimal("7"), False)]
 
 

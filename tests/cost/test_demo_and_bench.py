@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pyarrow.parquet as pq
@@ -13,6 +13,7 @@ from infra.sandbox.cost_demo import ACCOUNTS, SERVICES, cost_explorer_history, r
 from tasks.cost.ingest import ingest_source
 from tasks.cost.sources.focus_files import FocusFileSource
 from tasks.store import CostLine, CostTagTotal, get_engine
+from tests.cost.helpers import lake_rows
 
 
 def test_the_simulated_history_pages_like_cost_explorer():
@@ -43,13 +44,14 @@ def test_the_demo_ingests_the_sample_and_a_history_with_a_visible_spike(tmp_path
     assert any("SIMULATED" in line for line in printed)
 
     def ec2_ml(day: date) -> Decimal:
-        with engine.connect() as conn:
-            return conn.execute(
-                select(func.sum(CostLine.billed_cost))
-                .where(CostLine.service_name == spike["service"])
-                .where(CostLine.sub_account_id == spike["sub_account_id"])
-                .where(func.date(CostLine.charge_period_start) == day.isoformat())
-            ).scalar_one()
+        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return lake_rows(
+            select(func.sum(CostLine.billed_cost))
+            .where(CostLine.service_name == spike["service"])
+            .where(CostLine.sub_account_id == spike["sub_account_id"])
+            .where(CostLine.charge_period_start >= midnight)
+            .where(CostLine.charge_period_start < midnight + timedelta(days=1))
+        )[0][0]
 
     before = ec2_ml(spike["day"] - timedelta(days=7))
     assert ec2_ml(spike["day"]) - before > Decimal("800")

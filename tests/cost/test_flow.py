@@ -11,16 +11,15 @@ from sqlalchemy import func, select
 from flows.cost import ingest_costs
 from tasks.cost.sources.snapshot import StaticCostSource
 from tasks.errors import NotFoundError
-from tasks.store import CostLine, get_engine
-from tests.cost.helpers import SAMPLE, ce_day, ce_group, ce_page, focus_row
+from tasks.store import CostLine
+from tests.cost.helpers import SAMPLE, ce_day, ce_group, ce_page, focus_row, lake_rows
 from tests.retrying import retry_flow_run
 
 pytestmark = pytest.mark.engine
 
 
 def _count() -> int:
-    with get_engine().connect() as conn:
-        return conn.execute(select(func.count()).select_from(CostLine)).scalar_one()
+    return lake_rows(select(func.count()).select_from(CostLine))[0][0]
 
 
 def test_the_flow_ingests_month_by_month_publishes_a_table_and_reruns_identically(

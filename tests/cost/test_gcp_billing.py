@@ -15,7 +15,7 @@ from tasks.cost.sources.config import GcpBillingConfig, build_source
 from tasks.cost.sources.gcp_billing import BillingDirectory, GcpBillingSource, PriceBook, SkuPrice
 from tasks.errors import ConfigurationError, ServiceUnavailableError
 from tasks.store import CostLine, get_engine
-from tests.cost.helpers import GCP_EXPORT, focus_row, write_csv
+from tests.cost.helpers import GCP_EXPORT, focus_row, lake_rows, write_csv
 
 SEPTEMBER = (date(2024, 9, 1), date(2024, 10, 1))
 MAIN, RESEARCH = "01A2B3-C4D5E6-F7A8B9", "0F0F0F-111111-222222"
@@ -72,17 +72,16 @@ def test_the_export_is_completed_and_stored_idempotently(gcp_fake, store_url):
     assert {s.billing_account_id for s in second.scopes} == {MAIN, RESEARCH}
     assert [s.checksum for s in first.scopes] == [s.checksum for s in second.scopes]
     assert "ListCost filled from the Cloud Billing catalogue on 60 row(s)" in second.notes
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                CostLine.sub_account_id,
-                CostLine.billing_account_id,
-                CostLine.billing_account_name,
-                CostLine.sku_id,
-                CostLine.pricing_quantity,
-                CostLine.list_cost,
-            ).order_by(CostLine.charge_period_start, CostLine.sub_account_id, CostLine.sku_id)
-        ).all()
+    rows = lake_rows(
+        select(
+            CostLine.sub_account_id,
+            CostLine.billing_account_id,
+            CostLine.billing_account_name,
+            CostLine.sku_id,
+            CostLine.pricing_quantity,
+            CostLine.list_cost,
+        ).order_by(CostLine.charge_period_start, CostLine.sub_account_id, CostLine.sku_id)
+    )
     assert len(rows) == 80
     assert {r.billing_account_id for r in rows if r.sub_account_id == "acme-ml"} == {RESEARCH}
     assert {r.billing_account_name for r in rows} == {"Acme main billing", "Acme research billing"}

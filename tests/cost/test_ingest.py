@@ -21,6 +21,7 @@ from tests.cost.helpers import (
     ce_group,
     ce_page,
     focus_row,
+    lake_rows,
     sample_totals,
     write_csv,
 )
@@ -33,20 +34,20 @@ def _totals(engine, source: str | None = None) -> dict[str, tuple[int, Decimal]]
     if source:
         query = query.where(CostLine.source == source)
     totals: dict[str, tuple[int, Decimal]] = {}
-    with engine.connect() as conn:
-        for provider, cost in conn.execute(query):
-            rows, total = totals.get(provider, (0, Decimal(0)))
-            totals[provider] = (rows + 1, total + cost)
+    for provider, cost in lake_rows(query):
+        rows, total = totals.get(provider, (0, Decimal(0)))
+        totals[provider] = (rows + 1, total + cost)
     return totals
 
 
 def _days(engine, source: str) -> Counter:
-    with engine.connect() as conn:
-        starts = conn.execute(select(CostLine.charge_period_start).where(CostLine.source == source))
-        return Counter(s.day for (s,) in starts)
+    starts = lake_rows(select(CostLine.charge_period_start).where(CostLine.source == source))
+    return Counter(s.day for (s,) in starts)
 
 
 def _count(engine, model) -> int:
+    if model is CostLine:
+        return lake_rows(select(func.count()).select_from(CostLine))[0][0]
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(model)).scalar_one()
 
@@ -82,11 +83,8 @@ def test_a_narrower_rerun_replaces_exactly_its_days(store_engine):
     days = _days(store_engine, "s")
     assert days == Counter({d: 1 for d in (1, 2, 3, 4, 8, 9, 10)} | {5: 2, 6: 2, 7: 2})
     assert report.scopes[0].replaced_rows == 3
-    with store_engine.connect() as conn:
-        fixed = conn.execute(
-            select(func.count()).where(CostLine.billed_cost == Decimal("99"))
-        ).scalar_one()
-    assert fixed == 6
+    fixed = lake_rows(select(func.count()).where(CostLine.billed_cost == Decimal("99")))
+    assert fixed == [(6,)]
 
 
 def test_rows_outside_the_period_are_skipped_not_stored(store_engine):
@@ -104,9 +102,7 @@ def test_an_account_the_source_no_longer_reports_is_emptied(store_engine):
         "a": (1, 1),
         "b": (0, 1),
     }
-    with store_engine.connect() as conn:
-        accounts = conn.execute(select(CostLine.billing_account_id)).scalars().all()
-    assert accounts == ["a"]
+    assert lake_rows(select(CostLine.billing_account_id)) == [("a",)]
 
 
 def test_sources_own_their_rows(store_engine):
@@ -119,16 +115,13 @@ def test_sources_own_their_rows(store_engine):
 
 
 def test_money_keeps_its_digits_on_every_backend(store_engine):
-    # SQLite stores NUMERIC as a double: 15 significant digits, enough for real costs (the
-    # sample's have at most 11 decimals). PostgreSQL keeps numeric(38, 12) exactly.
+    # The lake keeps decimal128(38, 12) exactly, whatever the store's backend.
     amounts = ["0.00000080000", "123.45678901234", "-4.5", "99999.0000000001"]
-    if store_engine.dialect.name == "postgresql":
-        amounts.append("12345678901234.123456789012")
+    amounts.append("12345678901234.123456789012")
     rows = [focus_row(day=i + 1, BilledCost=a) for i, a in enumerate(amounts)]
     ingest_source(store_engine, StaticCostSource("m", rows), *SEPTEMBER)
-    with store_engine.connect() as conn:
-        stored = conn.execute(select(CostLine.billed_cost).order_by(CostLine.charge_period_start))
-        assert [Decimal(v) for (v,) in stored] == [Decimal(a) for a in amounts]
+    stored = lake_rows(select(CostLine.billed_cost).order_by(CostLine.charge_period_start))
+    assert [Decimal(v) for (v,) in stored] == [Decimal(a) for a in amounts]
 
 
 def test_a_bad_file_writes_nothing_and_the_failed_run_is_recorded(store_engine, tmp_path):
@@ -167,10 +160,7 @@ def test_estimated_numbers_are_replaced_by_final_ones(store_engine):
     final = StaticCostSource("s", [focus_row(day=1, BilledCost="12")])
     second = ingest_source(store_engine, final, *SEPTEMBER)
     assert (first.scopes[0].estimated, second.scopes[0].estimated) == (True, False)
-    with store_engine.connect() as conn:
-        assert conn.execute(select(CostLine.billed_cost, CostLine.estimated)).all() == [
-            (Decimal("12"), False)
-        ]
+    assert lake_rows(select(CostLine.billed_cost, CostLine.estimated)) == [(Decimal("12"), False)]
 
 
 def test_tag_totals_are_stored_apart_and_replaced(store_engine):

@@ -8,7 +8,7 @@ import pytest
 
 from flows.privacy import fulfil_request
 from tasks.errors import ServiceUnavailableError
-from tasks.privacy.requests import load_request
+from tasks.privacy.requests import load_request, set_status
 from tasks.store import get_engine
 from tests.privacy.conftest import ALICE, dsr_services, new_request, stores  # noqa: F401
 
@@ -97,12 +97,23 @@ def test_no_personal_data_in_parameters_logs_artifacts_or_errors(
 def test_scheduled_flows_enforce_retention_and_watch_deadlines(
     prefect_server,
     stores,  # noqa: F811
+    monkeypatch,
 ):
     from flows.privacy import enforce_retention, watch_deadlines
     from tasks.privacy.audit import entries_for
 
-    assert enforce_retention() == {"pg": {"marketing_events": 2}}
-    assert [e.step for e in entries_for(get_engine(), "retention")] == ["retention"]
+    monkeypatch.setenv("TRACEO_DSR_IDENTITY_KEY", "identity-key-0123456789")
+    monkeypatch.setenv("TRACEO_DSR_IDENTITY_RETENTION_DAYS", "0")
+    closed = new_request(get_engine(), "erasure")
+    set_status(get_engine(), closed, "completed")
+    assert enforce_retention() == {
+        "pg": {"marketing_events": 2},
+        "dsr_requests": {"identities_forgotten": 1, "bundles_removed": 0},
+        "intake_deliveries": {"deliveries": 0},
+    }
+    assert load_request(get_engine(), closed).identities == {}
+    steps = [e.step for e in entries_for(get_engine(), "retention")]
+    assert steps == ["retention", "prune_deliveries"]
     new_request(get_engine(), "access")  # due in a month: nothing to alert
     counts = watch_deadlines(warn_days=7)
     assert counts == {"due-soon": 0, "overdue": 0, "sent": 0, "already_sent": 0}
@@ -122,6 +133,7 @@ def test_a_retried_retention_run_reuses_the_purges_that_completed(prefect_server
             raise ConfigurationError("block mysql-credentials/shop is not saved")
         return {f"{name}_events": 1}
 
+    monkeypatch.setenv("TRACEO_DSR_IDENTITY_KEY", "identity-key-0123456789")
     monkeypatch.setattr(config, "resolve_datamap", lambda: None)
     monkeypatch.setattr(retention, "retention_datastores", lambda datamap: ["pg", "mysql"])
     monkeypatch.setattr(datastores, "open_datastore", lambda datamap, name: name)
@@ -132,4 +144,9 @@ def test_a_retried_retention_run_reuses_the_purges_that_completed(prefect_server
     retried = retry_flow_run(enforce_retention, failed.state_details.flow_run_id)
     assert retried.is_completed(), retried.message
     assert sorted(purged) == ["mysql", "mysql", "pg"]  # pg's purge was reused, not run again
-    assert retried.result() == {"pg": {"pg_events": 1}, "mysql": {"mysql_events": 1}}
+    assert retried.result() == {
+        "pg": {"pg_events": 1},
+        "mysql": {"mysql_events": 1},
+        "dsr_requests": {"identities_forgotten": 0, "bundles_removed": 0},
+        "intake_deliveries": {"deliveries": 0},
+    }

@@ -128,7 +128,7 @@ def test_access_bundle_holds_json_and_csv_per_collection_with_checksums(stores):
     import zipfile
     from datetime import UTC, datetime, timedelta
 
-    from tasks.privacy.package import verify_local_link
+    from tasks.privacy.package import open_sealed, verify_local_link
     from tests.privacy.conftest import HASH_KEY
 
     engine = get_engine()
@@ -136,7 +136,7 @@ def test_access_bundle_holds_json_and_csv_per_collection_with_checksums(stores):
     _run(engine, request_id)
     link = progress.get_step(engine, request_id, "package").detail["link"]
     path = verify_local_link(link, HASH_KEY.encode())
-    with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as zf:
+    with zipfile.ZipFile(io.BytesIO(open_sealed(HASH_KEY.encode(), path.read_bytes()))) as zf:
         manifest = json.loads(zf.read("manifest.json"))
         names = set(zf.namelist())
         for entry in manifest["files"]:

@@ -235,3 +235,15 @@ def test_prune_forgets_old_signatures_but_keeps_delivery_ids(store_engine):
     with session_scope(store_engine) as session:
         kept = set(session.scalars(select(IntakeDelivery.delivery_id)))
     assert kept == {"jira:123", "sig:ccc"}
+
+
+def test_prune_forgets_delivery_ids_past_their_retention(store_engine):
+    old, recent = _at(2026, 1, 1), _at(2026, 3, 1)
+    create_request(store_engine, _new("A"), delivery_id="jira:old", now=old)
+    create_request(store_engine, _new("B"), delivery_id="jira:new", now=recent)
+    create_request(store_engine, _new("C"), delivery_id="sig:old", now=old)
+    assert prune_deliveries(store_engine, recent, ids_before=_at(2026, 2, 1)) == 2
+    assert prune_deliveries(store_engine, recent, ids_before=_at(2026, 2, 1)) == 0
+    with session_scope(store_engine) as session:
+        kept = set(session.scalars(select(IntakeDelivery.delivery_id)))
+    assert kept == {"jira:new"}

@@ -77,3 +77,38 @@ def test_a_store_that_fails_keeps_the_totals_and_catches_up(store_engine) -> Non
     assert first["traceo_slo_events_total"] == 0
     second = {s.name: s.value for m in registry.collect() for s in m.samples}
     assert (second["traceo_slo_events_total"], second["traceo_slo_bad_units_total"]) == (2, 1)
+
+
+def test_failures_in_a_maintenance_window_are_not_counted_like_traceo_does(store_engine) -> None:
+    from tasks.slo.maintenance import MaintenanceCalendar
+    from tasks.slo.maintenance_spec import MaintenanceWindow
+
+    window = MaintenanceWindow.model_validate(
+        {
+            "id": "db-upgrade",
+            "check": "shop-health",
+            "start": (T - timedelta(seconds=45)).isoformat(),
+            "end": (T + timedelta(seconds=15)).isoformat(),
+            "reason": "PostgreSQL upgrade",
+        }
+    )
+    calendar = MaintenanceCalendar([window], {"shop-health": "shop-api"})
+    clock = [(T - timedelta(seconds=60)).timestamp()]
+    collector = SloCollector(
+        store_engine, [slo()], {}, grace=0, clock=lambda: clock[0], maintenance=lambda: calendar
+    )
+    upsert_check_results(
+        store_engine,
+        [
+            _result(-50, "fail"),  # before the window: bad
+            _result(-40, "fail", region="us-east-1"),  # planned: left out
+            _result(-30, "pass"),  # planned but good: counted
+            _result(10, "fail"),  # planned: left out
+            _result(30, "fail"),  # after the window: bad
+        ],
+    )
+    clock[0] = (T + timedelta(seconds=120)).timestamp()
+    samples = scrape(collector)  # type: ignore[arg-type]
+    labels = {"slo": "test-slo", "service": "shop-api"}
+    assert samples[key("traceo_slo_events_total", **labels)] == 3
+    assert samples[key("traceo_slo_bad_units_total", **labels)] == 2

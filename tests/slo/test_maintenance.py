@@ -295,3 +295,21 @@ def test_the_store_path_drops_failures_inside_a_window_like_the_raw_path(store_e
     assert (plain.bad, plain.good) == (60, 120)  # from the rollups: no window to honour
     assert (held.bad, held.good) == (0, 120) and held == reference
     assert len(held.maintenance) == 1
+
+
+def test_files_reload_and_a_broken_file_keeps_the_last_good_windows(tmp_path) -> None:
+    import shutil
+
+    from tasks.slo.maintenance_loader import MaintenanceFiles
+
+    checks = tmp_path / "checks"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "deployments" / "checks", checks)
+    files = MaintenanceFiles([checks], ttl=0)
+    first = files()
+    assert [w.id for w in first.windows]  # the shipped example windows
+
+    (checks / "maintenance.yaml").write_text("maintenance:\n  - id: broken\n")
+    assert files().windows == first.windows  # refused: the last good calendar stays
+
+    (checks / "maintenance.yaml").unlink()
+    assert not files()  # no window any more

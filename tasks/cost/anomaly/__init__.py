@@ -3,7 +3,7 @@
 Modules, from the data up:
 
 * :mod:`~tasks.cost.anomaly.monitors` - the monitors YAML (validated pydantic models).
-* :mod:`~tasks.cost.anomaly.series` - each monitor's daily series from the stored cost lines.
+* :mod:`~tasks.cost.anomaly.series` - each monitor's daily series from the cost lines in the lake.
 * :mod:`~tasks.cost.anomaly.scoring` - expectation, robust spread and score of every day of
   every series as one numpy matrix; the anomaly rules.
 * :mod:`~tasks.cost.anomaly.episodes` - consecutive anomalous days merged into anomalies.

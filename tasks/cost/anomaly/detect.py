@@ -1,4 +1,4 @@
-"""Detection end to end: series from the store, scoring, episodes, root causes, persistence.
+"""Detection end to end: series from the cost lake, scoring, episodes, root causes, persistence.
 
 Each run reports the anomalies that touch the last ``lookback_days`` up to ``through`` (by
 default yesterday: today's cost is still arriving). It reads enough history before that for

@@ -1,4 +1,4 @@
-"""Daily cost series per monitor, read from the stored FOCUS cost lines.
+"""Daily cost series per monitor, read from the FOCUS cost lines in the cost lake.
 
 A monitor's series are the daily sums of its metric (``EffectiveCost`` or ``BilledCost``) over
 the lines its filter selects, one series per value of its dimension: ``total``, the service
@@ -12,7 +12,11 @@ that store daily tag totals (AWS Cost Explorer's GroupBy TAG view, whose lines c
 there the totals are used instead, never both.
 
 Aggregation happens in SQL, grouped by day and the few columns a monitor needs; the result is
-pivoted into the (series x day) matrix that :mod:`tasks.cost.anomaly.scoring` scores.
+pivoted into the (series x day) matrix that :mod:`tasks.cost.anomaly.scoring` scores. Queries
+over lines run on DuckDB over the lake's partitions of the window's billing periods
+(:class:`tasks.cost.lake.LakeQuery`); given a store engine as ``lines`` instead, the same
+statements run on the store's ``cost_lines`` (installs not yet migrated; the differential tests).
+Tag totals are records of the store.
 """
 
 from __future__ import annotations
@@ -26,10 +30,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, Float, Text, cast, func, select
+from sqlalchemy import Double, Engine, Text, cast, func, select
 from sqlalchemy.exc import OperationalError
 
 from tasks.cost.anomaly.monitors import Monitor
+from tasks.cost.lake import Lake, LakeQuery, months
 from tasks.errors import ServiceUnavailableError
 from tasks.store import CostLine, CostTagTotal
 
@@ -47,6 +52,8 @@ UNTAGGED = "(untagged)"
 NO_VALUE = "(none)"
 TOTAL_KEY = "total"
 _DAY = pd.Timedelta(days=1)
+# Where lines are read: the configured lake (None), another lake query, or a store engine.
+Lines = Engine | LakeQuery | None
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,7 @@ class Breakdown:
 
 def _metric(monitor: Monitor, model: type[CostLine] | type[CostTagTotal]) -> Any:
     column = model.billed_cost if monitor.metric == "BilledCost" else model.effective_cost
-    return cast(func.sum(column), Float).label("cost")
+    return cast(func.sum(column), Double).label("cost")
 
 
 def _filtered(
@@ -97,6 +104,19 @@ def _filtered(
     if model is CostLine and usage and monitor.filter.charge_category:
         stmt = stmt.where(CostLine.charge_category.in_(monitor.filter.charge_category))
     return stmt
+
+
+def _read_lines(lines: Lines, stmt: Any, first: date, last: date) -> pd.DataFrame:
+    """Run a statement over cost lines: on the lake (periods of ``first..last``) or the store."""
+    if isinstance(lines, Engine):
+        return _read(lines, stmt)
+    if lines is not None:
+        return lines.frame(stmt)
+    lo = pd.Timestamp(first).to_pydatetime()
+    # one period more: a line charged over several days belongs to the period it starts in
+    periods = months(lo - pd.Timedelta(days=31), lo + (last - first) + _DAY)
+    with LakeQuery(Lake.from_settings(), periods) as query:
+        return query.frame(stmt)
 
 
 def _read(engine: Engine, stmt: Any) -> pd.DataFrame:
@@ -142,6 +162,7 @@ def _line_frame(
     last: date,
     extra: Sequence[Any] = (),
     purchases: bool = False,
+    lines: Lines = None,
 ) -> pd.DataFrame:
     columns: list[Any] = [
         CostLine.charge_period_start,
@@ -163,7 +184,7 @@ def _line_frame(
     stmt = _filtered(stmt, monitor, CostLine, first, last, usage=not purchases)
     if purchases:
         stmt = stmt.where(CostLine.charge_category == "Purchase")
-    frame = _read(engine, stmt.group_by(*columns).order_by(*columns))
+    frame = _read_lines(lines, stmt.group_by(*columns).order_by(*columns), first, last)
     if monitor.dimension == "tag" and not frame.empty:
         covered = set() if purchases else _tag_total_scopes(engine, monitor, first, last)
         scope = list(zip(frame["source"], frame["billing_account_id"], strict=True))
@@ -200,7 +221,9 @@ def _tag_total_frame(engine: Engine, monitor: Monitor, first: date, last: date) 
     return frame.assign(value=frame["value"].replace("", UNTAGGED))
 
 
-def load_monitor_series(engine: Engine, monitor: Monitor, first: date, last: date) -> MonitorSeries:
+def load_monitor_series(
+    engine: Engine, monitor: Monitor, first: date, last: date, *, lines: Lines = None
+) -> MonitorSeries:
     """The monitor's daily series from ``first`` to ``last`` (inclusive, UTC days).
 
     The matrix starts at the first day with any cost for the monitor (not at ``first``), so a
@@ -209,7 +232,7 @@ def load_monitor_series(engine: Engine, monitor: Monitor, first: date, last: dat
     Raises:
         ServiceUnavailableError: the store cannot be reached.
     """
-    frame = _line_frame(engine, monitor, first, last)
+    frame = _line_frame(engine, monitor, first, last, lines=lines)
     if monitor.dimension == "tag":
         totals = _tag_total_frame(engine, monitor, first, last)
         frame = pd.concat([f for f in (frame, totals) if not f.empty]) if len(totals) else frame
@@ -240,7 +263,9 @@ def load_monitor_series(engine: Engine, monitor: Monitor, first: date, last: dat
     return MonitorSeries(monitor, keys, values_of, currencies, start.date(), values)
 
 
-def load_charges(engine: Engine, monitor: Monitor, first: date, last: date) -> pd.DataFrame:
+def load_charges(
+    engine: Engine, monitor: Monitor, first: date, last: date, *, lines: Lines = None
+) -> pd.DataFrame:
     """The monitor's ``Purchase`` lines from ``first`` to ``last``, one row per line group.
 
     Columns: ``key`` (the series key), ``value``, ``currency``, ``service``, ``frequency``,
@@ -254,7 +279,7 @@ def load_charges(engine: Engine, monitor: Monitor, first: date, last: date) -> p
         CostLine.service_name.label("service"),
         CostLine.charge_frequency.label("frequency"),
     ]
-    frame = _line_frame(engine, monitor, first, last, extra, purchases=True)
+    frame = _line_frame(engine, monitor, first, last, extra, purchases=True, lines=lines)
     if frame.empty:
         return frame
     if monitor.dimension == "total":
@@ -271,7 +296,7 @@ def load_charges(engine: Engine, monitor: Monitor, first: date, last: date) -> p
             "currency": frame["currency"],
             "service": frame["service"].fillna(""),
             "frequency": frame["frequency"].fillna(""),
-            "day": starts.dt.floor("D"),
+            "day": starts.dt.floor("D").astype("datetime64[ns]"),
             "cost": frame["cost"].astype(float),
         }
     )
@@ -284,6 +309,8 @@ def load_breakdown(
     currency: str,
     first: date,
     last: date,
+    *,
+    lines: Lines = None,
 ) -> Breakdown:
     """Daily cost of one of the monitor's series by (service, region, sub-account, usage).
 
@@ -314,7 +341,7 @@ def load_breakdown(
             CostLine.service_name if monitor.dimension == "service" else CostLine.sub_account_id
         )
         stmt = stmt.where(column.is_(None) if value == NO_VALUE else column == value)
-    frame = _read(engine, stmt.group_by(*columns).order_by(*columns))
+    frame = _read_lines(lines, stmt.group_by(*columns).order_by(*columns), first, last)
     if monitor.dimension == "tag" and not frame.empty:
         assert monitor.tag is not None
         covered = _tag_total_scopes(engine, monitor, first, last)

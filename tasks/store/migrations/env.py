@@ -20,6 +20,7 @@ from tasks.store import (  # noqa: F401
     rollup_models,
 )
 from tasks.store.models import Base
+from tasks.store.partitions import is_partition
 
 config = context.config
 connection = config.attributes["connection"]
@@ -28,5 +29,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    # The daily partitions of check results are data, not schema.
+    include_name=lambda name, kind, _parents: not (kind == "table" and is_partition(name or "")),
 )
 context.run_migrations()

@@ -6,6 +6,7 @@ import csv
 from datetime import date
 from decimal import Decimal
 
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
@@ -88,25 +89,32 @@ def test_the_cli_runs_the_flow_and_prints_totals(prefect_server):
     assert statement.exit_code == 0 and "sre, 2024-09 (charged, USD)" in statement.output
 
 
+def _restate_largest_line(increase: Decimal) -> None:
+    """Replace the lake partition holding the largest line with that line's cost raised."""
+    from tasks.cost.lake import Lake
+
+    lake = Lake.from_settings()
+    tables = {key: lake.read([key]) for key in lake.partitions()}
+    key = max(tables, key=lambda k: max(tables[k]["BilledCost"].to_pylist()))
+    table = tables[key]
+    costs = table["BilledCost"].to_pylist()
+    largest = costs.index(max(costs))
+    costs[largest] += increase
+    index = table.schema.get_field_index("BilledCost")
+    restated = table.set_column(index, "BilledCost", pa.array(costs, table["BilledCost"].type))
+    with lake.writer() as writer:
+        writer.write(key, restated)
+        writer.commit(keep=None)
+
+
 def test_a_restated_cost_line_posts_only_corrections_up_to_the_new_totals(store_engine, tmp_path):
-    from sqlalchemy import update
-
-    from tasks.store import CostLine
-
     _ingest_sample(store_engine)
     first = run_chargeback_demo(lambda _: None, store_engine, home=tmp_path)
     with session_scope(store_engine) as session:
         before = [
             (e.id, e.entry_key, e.amount) for e in session.execute(select(LedgerEntry)).scalars()
         ]
-        line = session.execute(
-            select(CostLine).order_by(CostLine.billed_cost.desc()).limit(1)
-        ).scalar_one()
-        session.execute(
-            update(CostLine)
-            .where(CostLine.id == line.id)
-            .values(billed_cost=line.billed_cost + Decimal("10"))
-        )
+    _restate_largest_line(Decimal("10"))
 
     restated = run_chargeback_demo(lambda _: None, store_engine, home=tmp_path)
 

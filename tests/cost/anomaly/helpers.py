@@ -1,16 +1,22 @@
-"""Cost lines written straight into the store, and a seasonal scenario with a spike."""
+"""Cost lines written straight into the lake (and the store), and a seasonal scenario."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Engine, insert
 
 from tasks.cost.anomaly.monitors import Monitor
+from tasks.cost.focus import STORE_SCHEMA
+from tasks.cost.lake import Lake, to_lake
+from tasks.cost.lake.layout import partition_keys
 from tasks.store import CostLine, CostTagTotal
 
 START = date(2026, 7, 6)  # a Monday
@@ -67,10 +73,28 @@ def cost_line(
 
 
 def insert_lines(engine: Engine, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Append lines to the lake (what the jobs read) and to the store's ``cost_lines`` (the
+    path before the lake, which the differential tests compare with)."""
     rows = list(rows)
     keys = {k for r in rows for k in r}  # one executemany needs the same keys in every row
     with engine.begin() as conn:
         conn.execute(insert(CostLine), [{k: r.get(k) for k in keys} for r in rows])
+    lake = Lake.from_settings()
+    with lake.writer() as writer:
+        for source in sorted({r["source"] for r in rows}):
+            own = [r for r in rows if r["source"] == source]
+            columns = {
+                f.name: pa.array([_lake_value(r.get(f.name)) for r in own], f.type)
+                for f in STORE_SCHEMA
+            }
+            lines = pa.table(columns, schema=STORE_SCHEMA.remove_metadata())
+            for key, part in partition_keys(to_lake(lines, source)):
+                writer.write(key, part)
+        writer.commit(keep=pc.scalar(True))  # appended: every old row stays
+
+
+def _lake_value(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, dict) else value
 
 
 def insert_tag_totals(engine: Engine, rows: Iterable[Mapping[str, Any]]) -> None:

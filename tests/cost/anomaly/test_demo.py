@@ -21,7 +21,7 @@ def test_the_demo_scores_prints_and_alerts():
     empty = run_anomaly_demo(lambda _: None, engine)  # an empty store is not an error
     assert empty == {"anomalies": [], "notices": 0, "spike_found": None, "alerted_normal": []}
     insert_lines(engine, scenario(spikes={(EC2_US, 98): 2500.0}))
-    assert last_cost_day(engine) == THROUGH
+    assert last_cost_day() == THROUGH
     lines: list[str] = []
     with WebhookSink() as sink:
         block = CustomWebhookNotificationBlock(

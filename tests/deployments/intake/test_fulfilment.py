@@ -48,7 +48,8 @@ def test_a_stalled_prefect_api_does_not_hold_up_answers_and_a_full_queue_is_503(
             answer = intake.dsr("jira", dsr_payload("jira", f"PRIV-{n}"))
             # Answered while its start is still stalled: the start runs off the request path.
             assert answer.status_code == 202 and starter.calls == []
-        for _ in range(DEFAULT_WORKERS):  # every worker is now stuck in a start
+            # A worker took it off the one-place queue and is now stuck in its start (waiting
+            # here, not racing the workers, keeps the queue's one place free for the next).
             assert starter.entered.acquire(timeout=HANG_GUARD_S)
         queued = intake.dsr("jira", dsr_payload("jira", "PRIV-Q"))
         assert queued.status_code == 202  # waits in the queue behind the stalled starts
@@ -75,11 +76,11 @@ def test_a_stalled_prefect_api_does_not_hold_up_answers_and_a_full_queue_is_503(
 def test_a_start_that_fails_to_be_recorded_does_not_kill_the_worker(intake, monkeypatch):
     calls = []
 
-    def store_down(engine: Any, public_id: str, flow_run_id: str) -> None:
-        calls.append(public_id)
+    def store_down(engine: Any, runs: dict[str, str]) -> None:
+        calls.extend(runs)
         raise ConnectionError("store down")
 
-    monkeypatch.setattr("deployments.intake.starter.record_flow_run", store_down)
+    monkeypatch.setattr("deployments.intake.starter.record_flow_runs", store_down)
     assert intake.dsr("generic", dsr_payload("generic", "T-1")).status_code == 202
     assert intake.dsr("generic", dsr_payload("generic", "T-2")).status_code == 202
     assert len(calls) == 2 and len(intake.starter.calls) == 2

@@ -1,0 +1,111 @@
+"""Queries over the cost lake, run by embedded DuckDB; Python receives the aggregates only.
+
+The lake's current files of the billing periods a query touches are registered as an Arrow
+dataset (DuckDB pushes filters and projections into its scan) behind a view named
+``cost_lines`` with the store's column names. The queries are the SQLAlchemy Core statements
+the store runs (written once against :class:`tasks.store.CostLine`), compiled to SQL with
+positional parameters: the same statement runs on the store and on the lake, which is what the
+differential tests compare.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.sql import Select
+
+from tasks.cost.lake.layout import LAKE_SCHEMA, STORE_NAMES
+from tasks.cost.lake.storage import Lake, LakeDataError
+from tasks.errors import PermanentError
+
+__all__ = ["LakeQuery", "compile_for_duckdb", "fingerprint"]
+
+_DIALECT = sqlite.dialect()  # qmark parameters and plain SQL types, as DuckDB takes them
+
+
+def compile_for_duckdb(stmt: Select[Any]) -> tuple[str, list[Any]]:
+    """``stmt`` as SQL text and its positional parameters."""
+    compiled = stmt.compile(dialect=_DIALECT, compile_kwargs={"render_postcompile": True})
+    params = [compiled.params[name] for name in compiled.positiontup or ()]
+    return str(compiled), params
+
+
+@functools.cache
+def _database() -> Any:
+    """One in-memory DuckDB per process for fingerprints; each call takes its own cursor."""
+    import duckdb
+
+    return duckdb.connect()
+
+
+def fingerprint(rows: pa.Table) -> int:
+    """An order-independent fingerprint of ``rows``: the sum of every row's hash (DuckDB's).
+
+    Sums of chunks add up to the sum of the whole, so a stream is fingerprinted chunk by chunk;
+    a repeated row counts twice (a xor would cancel it).
+    """
+    if rows.num_rows == 0:
+        return 0
+    columns = ", ".join(f'"{name}"' for name in rows.column_names)
+    with _database().cursor() as con:
+        con.register("fingerprinted", rows)
+        found = con.sql(f"SELECT sum(hash({columns})::HUGEINT) FROM fingerprinted").fetchall()
+    return int(found[0][0])
+
+
+class LakeQuery:
+    """A DuckDB connection with ``cost_lines`` over the lake's partitions of some periods."""
+
+    def __init__(self, lake: Lake, periods: Iterable[str] | None = None) -> None:
+        import duckdb
+
+        self.lake = lake
+        from tasks.settings import get_settings
+
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")
+        # Large GROUP BYs and sorts spill here instead of failing (local disk, also for S3 lakes).
+        spill = get_settings().home / "duckdb-spill"
+        self.con.execute("SET temp_directory = ?", [str(spill)])
+        dataset = lake.dataset(lake.partitions(periods))
+        self.con.register("lake_files", dataset)
+        columns = ", ".join(f'"{name}" AS "{STORE_NAMES[name]}"' for name in LAKE_SCHEMA.names)
+        self.con.execute(f"CREATE VIEW cost_lines AS SELECT {columns} FROM lake_files")
+
+    def frame(self, stmt: Select[Any]) -> pd.DataFrame:
+        """Run a statement over ``cost_lines``; the result as a DataFrame."""
+        frame: pd.DataFrame = self._run(stmt, lambda relation: relation.df())
+        return frame
+
+    def arrow(self, stmt: Select[Any]) -> pa.Table:
+        """Run a statement over ``cost_lines``; the result as an Arrow table."""
+        table: pa.Table = self._run(stmt, lambda relation: relation.to_arrow_table())
+        return table
+
+    def _run(self, stmt: Select[Any], fetch: Callable[[Any], Any]) -> Any:
+        import duckdb
+
+        sql, params = compile_for_duckdb(stmt)
+        try:
+            return fetch(self.con.sql(sql, params=params))
+        except duckdb.OutOfMemoryException as exc:
+            raise PermanentError(
+                f"cost lake {self.lake.display}: DuckDB ran out of memory even spilling to disk "
+                f"({exc})"
+            ) from None
+        except duckdb.Error as exc:
+            raise LakeDataError(f"cost lake {self.lake.display}: query failed ({exc})") from None
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> LakeQuery:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

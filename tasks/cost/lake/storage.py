@@ -1,0 +1,313 @@
+"""The cost lake's storage: a local directory or S3, partitions switched atomically.
+
+Each partition directory holds Parquet files of one or more *versions* and a manifest,
+``_current.json``, naming the files of the current version. Replacing a partition writes the new
+version's files beside the old ones (invisible: no manifest names them), then switches the
+manifest in one step (a rename on a local disk, a single PUT on S3), then removes the old
+version's files. Readers list files through the manifests, so they see the old or the new
+version, never a mix; a crash before the switch leaves the old version current (its stray files
+are never read, and not yet cleaned up); a rerun replaces, never adds.
+
+Two writers replacing one partition at once: the second to switch finds the manifest changed
+since it read it and fails with :class:`LakeConflictError` naming the partition (its files are
+removed; the first writer's version stays). The check and the switch are two steps, not a
+compare-and-swap: two switches of one partition in the same instant can both pass (the later
+wins whole); runs of one source are serialised by the store's lock anyway. Every error names
+the lake, the partition or the file concerned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from tasks.cost.lake.layout import LAKE_SCHEMA, PartitionKey
+from tasks.errors import ConfigurationError, PermanentError, ServiceUnavailableError
+
+__all__ = ["Lake", "LakeConflictError", "LakeDataError", "Manifest", "PartitionWriter"]
+
+MANIFEST = "_current.json"
+
+
+class LakeDataError(PermanentError):
+    """A lake file is unreadable (corrupt, truncated) or its columns differ from the lake's."""
+
+
+class LakeConflictError(PermanentError):
+    """Another run replaced the same partition meanwhile; this run's version was discarded."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The current version of a partition: its files and rows per source."""
+
+    version: str
+    files: tuple[str, ...]
+    sources: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps({"version": self.version, "files": self.files, "sources": self.sources})
+
+
+class Lake:
+    """Cost lines as Parquet under ``root`` on ``filesystem`` (see the module docstring)."""
+
+    def __init__(self, filesystem: pafs.FileSystem, root: str, display: str) -> None:
+        self.fs = filesystem
+        self.root = root.rstrip("/")
+        self.display = display
+
+    @classmethod
+    def from_settings(cls) -> Lake:
+        """The lake ``TRACEO_COST_LAKE`` names (default: ``$TRACEO_HOME/lake``)."""
+        from tasks.settings import get_settings
+
+        settings = get_settings()
+        return cls.at(
+            settings.cost_lake or str(settings.home / "lake"), settings.cost_lake_endpoint_url
+        )
+
+    @classmethod
+    def at(cls, url: str, endpoint_url: str | None = None) -> Lake:
+        """A lake at a directory or ``s3://bucket/prefix`` (``endpoint_url``: S3-compatible)."""
+        if not url.startswith("s3://"):
+            local = pafs.LocalFileSystem()
+            local.create_dir(url, recursive=True)
+            return cls(local, url, url)
+        bucket_and_prefix = url.removeprefix("s3://").strip("/")
+        if not bucket_and_prefix:
+            raise ConfigurationError(f"cost lake {url!r} names no bucket")
+        options: dict[str, object] = {}
+        if endpoint_url:
+            scheme, _, host = endpoint_url.partition("://")
+            options = {"endpoint_override": host, "scheme": scheme, "region": "us-east-1"}
+        lake = cls(pafs.S3FileSystem(**options), bucket_and_prefix, url)
+        lake._check_bucket(bucket_and_prefix.split("/", 1)[0])
+        return lake
+
+    def _check_bucket(self, bucket: str) -> None:
+        try:
+            info = self.fs.get_file_info(bucket)
+        except OSError as exc:
+            raise ServiceUnavailableError(f"cost lake {self.display}: {exc}") from None
+        if info.type != pafs.FileType.Directory:
+            raise ConfigurationError(
+                f"cost lake {self.display}: the bucket {bucket!r} does not exist"
+            )
+
+    # --- reading -------------------------------------------------------------------------
+
+    def partitions(self, periods: Iterable[str] | None = None) -> list[PartitionKey]:
+        """Partitions with a current version (of the given billing periods, else all)."""
+        wanted = set(periods) if periods is not None else None
+        selector = pafs.FileSelector(self.root, recursive=True, allow_not_found=True)
+        keys = []
+        for info in self._listing(selector):
+            if info.base_name != MANIFEST:
+                continue
+            key = PartitionKey.from_path(info.path.rsplit("/", 1)[0])
+            if key is not None and (wanted is None or key.billing_period in wanted):
+                keys.append(key)
+        return sorted(keys)
+
+    def manifest(self, key: PartitionKey) -> Manifest | None:
+        path = f"{self._dir(key)}/{MANIFEST}"
+        try:
+            with self.fs.open_input_stream(path) as stream:
+                data = json.loads(stream.read())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise LakeDataError(
+                f"cost lake {self.display}: {key}: unreadable manifest ({exc})"
+            ) from None
+        return Manifest(data["version"], tuple(data["files"]), dict(data.get("sources", {})))
+
+    def files(self, keys: Iterable[PartitionKey]) -> list[str]:
+        """The current files of ``keys`` (paths on :attr:`fs`)."""
+        out = []
+        for key in keys:
+            manifest = self.manifest(key)
+            if manifest is not None:
+                out += [f"{self._dir(key)}/{name}" for name in manifest.files]
+        return out
+
+    def dataset(self, keys: Iterable[PartitionKey]) -> pads.Dataset:
+        """The current files of ``keys`` as one Arrow dataset, every file's columns checked.
+
+        Raises:
+            LakeDataError: a file is corrupt or truncated, or its columns drifted (named).
+        """
+        fragments = []
+        files = self.files(keys)
+        fmt = pads.ParquetFileFormat()
+        for path in files:
+            try:
+                fragment = fmt.make_fragment(path, filesystem=self.fs)
+                schema = fragment.physical_schema
+            except (OSError, pa.ArrowException) as exc:
+                raise LakeDataError(
+                    f"cost lake {self.display}: {self._relative(path)}: unreadable Parquet ({exc})"
+                ) from None
+            drift = _drift(schema)
+            if drift:
+                raise LakeDataError(
+                    f"cost lake {self.display}: {self._relative(path)}: columns differ from "
+                    f"the lake's: {drift}"
+                )
+            fragments.append(fragment)
+        return pads.FileSystemDataset(fragments, LAKE_SCHEMA, fmt, self.fs)
+
+    def read(self, keys: Iterable[PartitionKey], keep: pads.Expression | None = None) -> pa.Table:
+        """The current rows of ``keys`` (those matching ``keep``)."""
+        try:
+            return self.dataset(keys).to_table(filter=keep)
+        except (OSError, pa.ArrowException) as exc:
+            raise LakeDataError(f"cost lake {self.display}: {exc}") from None
+
+    # --- writing -------------------------------------------------------------------------
+
+    def writer(self) -> PartitionWriter:
+        return PartitionWriter(self)
+
+    def _dir(self, key: PartitionKey) -> str:
+        return f"{self.root}/{key.path}"
+
+    def _relative(self, path: str) -> str:
+        return path.removeprefix(self.root).lstrip("/")
+
+    def _listing(self, selector: pafs.FileSelector) -> list[pafs.FileInfo]:
+        try:
+            return list(self.fs.get_file_info(selector))
+        except OSError as exc:
+            raise ServiceUnavailableError(f"cost lake {self.display}: {exc}") from None
+
+    def _switch(self, key: PartitionKey, expected: Manifest | None, new: Manifest) -> None:
+        """Make ``new`` the partition's current version, if ``expected`` still is."""
+        current = self.manifest(key)
+        if (current and current.version) != (expected and expected.version):
+            raise LakeConflictError(
+                f"cost lake {self.display}: {key} was replaced by another run meanwhile; "
+                "rerun to replace it again"
+            )
+        path = f"{self._dir(key)}/{MANIFEST}"
+        if isinstance(self.fs, pafs.LocalFileSystem):
+            staged = f"{path}.{new.version}"
+            with self.fs.open_output_stream(staged) as stream:
+                stream.write(new.to_json().encode())
+            self.fs.move(staged, path)  # rename(2): atomic
+        else:
+            with self.fs.open_output_stream(path) as stream:  # one PUT: atomic
+                stream.write(new.to_json().encode())
+
+    def _remove(self, paths: Iterable[str]) -> None:
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.delete_file(path)
+
+
+class PartitionWriter:
+    """Writes one new version of some partitions aside; :meth:`commit` switches each of them.
+
+    ``with lake.writer() as w: w.write(key, rows); ...; w.commit(keep)`` -- leaving the block
+    without committing removes the files written.
+    """
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+        self.version = uuid.uuid4().hex
+        self._writers: dict[PartitionKey, pq.ParquetWriter] = {}
+        self._paths: dict[PartitionKey, list[str]] = {}
+        self._sources: dict[PartitionKey, dict[str, int]] = {}
+        self._before: dict[PartitionKey, Manifest | None] = {}
+        self._committed = False
+
+    def touch(self, key: PartitionKey) -> None:
+        """Take part in the commit even without new rows (the partition may be emptied)."""
+        if key not in self._before:
+            self._before[key] = self.lake.manifest(key)
+            self._paths[key] = []
+            self._sources[key] = {}
+
+    def write(self, key: PartitionKey, rows: pa.Table) -> None:
+        """Append lake rows (:data:`LAKE_SCHEMA`) to ``key``'s new version."""
+        if rows.num_rows == 0:
+            return
+        rows = rows.select(LAKE_SCHEMA.names).cast(LAKE_SCHEMA)
+        self.touch(key)
+        writer = self._writers.get(key)
+        if writer is None:
+            path = f"{self.lake._dir(key)}/part-{self.version}-0.parquet"
+            if isinstance(self.lake.fs, pafs.LocalFileSystem):  # S3 has no directories
+                self.lake.fs.create_dir(self.lake._dir(key), recursive=True)
+            writer = pq.ParquetWriter(path, LAKE_SCHEMA, filesystem=self.lake.fs)
+            self._writers[key] = writer
+            self._paths[key].append(path)
+        writer.write_table(rows)
+        counts = self._sources[key]
+        for row in rows.group_by("x_Source").aggregate([([], "count_all")]).to_pylist():
+            counts[row["x_Source"]] = counts.get(row["x_Source"], 0) + row["count_all"]
+
+    @property
+    def keys(self) -> list[PartitionKey]:
+        return sorted(self._before)
+
+    def commit(self, keep: pads.Expression | None) -> dict[PartitionKey, Manifest | None]:
+        """Carry over the old rows matching ``keep``, then switch every partition in turn.
+
+        Returns the replaced manifests. Each partition switches atomically; partitions switch
+        one after the other.
+        """
+        for key in self.keys:
+            old = self._before[key]
+            if old is not None and keep is not None:
+                self.write(key, self.lake.read([key], keep))
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+        for key in self.keys:
+            names = tuple(p.rsplit("/", 1)[1] for p in self._paths[key])
+            self.lake._switch(
+                key, self._before[key], Manifest(self.version, names, self._sources[key])
+            )
+            self._paths[key] = []  # now owned by the manifest
+        self._committed = True
+        for key, old in self._before.items():
+            if old is not None:
+                self.lake._remove(f"{self.lake._dir(key)}/{n}" for n in old.files)
+        return dict(self._before)
+
+    def abort(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+        self.lake._remove(p for paths in self._paths.values() for p in paths)
+
+    def __enter__(self) -> PartitionWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._committed:
+            self.abort()
+
+
+def _drift(schema: pa.Schema) -> str:
+    """What differs between a file's columns and the lake's (empty when nothing does)."""
+    problems = []
+    for name in schema.names:
+        if name not in LAKE_SCHEMA.names:
+            problems.append(f"unexpected column {name}")
+        elif not schema.field(name).type.equals(LAKE_SCHEMA.field(name).type):
+            problems.append(
+                f"{name} is {schema.field(name).type}, not {LAKE_SCHEMA.field(name).type}"
+            )
+    problems += [f"missing column {n}" for n in LAKE_SCHEMA.names if n not in schema.names]
+    return "; ".join(problems)

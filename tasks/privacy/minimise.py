@@ -1,0 +1,109 @@
+"""Keep less: what a closed request stops holding, and when.
+
+A request closed (completed or rejected) more than ``TRACEO_DSR_IDENTITY_RETENTION_DAYS`` ago
+keeps what proves compliance (ticket, type, jurisdiction, dates, outcome, its audit entries) and
+a keyed hash of each identity (HMAC-SHA256 under ``TRACEO_DSR_IDENTITY_KEY``, so a later request
+from the same person can be matched without the plaintext); its identities and corrected values
+are emptied. An access bundle whose link has expired is removed with every file exported for it.
+Each change is audited in the transaction that makes it, and done once: a rerun finds nothing
+left to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from tasks.privacy import audit, progress
+from tasks.privacy.package import BundleSink
+from tasks.store.engine import session_scope
+from tasks.store.fulfilment_models import DsrStep
+from tasks.store.privacy_models import DsrRequest
+
+__all__ = ["expire_bundles", "forget_identities", "identity_hashes"]
+
+
+def identity_hashes(identities: dict[str, Any], key: bytes) -> dict[str, str]:
+    """``{kind: HMAC-SHA256 hex of "kind:value"}`` for each identity given."""
+    return {
+        kind: hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+        for kind, value in sorted(identities.items())
+        if value not in (None, "")
+    }
+
+
+def forget_identities(
+    engine: Engine, key: bytes, closed_before: datetime, now: datetime, actor: str
+) -> int:
+    """Replace the identities of requests closed before ``closed_before`` by keyed hashes.
+
+    Returns how many requests were changed; each gets a ``forget_identities`` audit entry.
+    """
+    due = (
+        select(DsrRequest.public_id)
+        .where(DsrRequest.closed_at < closed_before, DsrRequest.identities_dropped_at.is_(None))
+        .order_by(DsrRequest.closed_at)
+    )
+    with session_scope(engine) as session:
+        ids = list(session.scalars(due))
+    forgotten = 0
+    for public_id in ids:
+        with session_scope(engine) as session:
+            audit.lock_chain(session)
+            row = session.scalars(
+                select(DsrRequest)
+                .where(DsrRequest.public_id == public_id)
+                .where(DsrRequest.identities_dropped_at.is_(None))
+            ).first()
+            if row is None:  # another run got there first
+                continue
+            hashes = identity_hashes(dict(row.identities or {}), key)
+            corrected = sorted(row.corrections or {})
+            session.execute(
+                update(DsrRequest)
+                .where(DsrRequest.id == row.id)
+                .values(
+                    identities={},
+                    identity_hashes=hashes,
+                    corrections=dict.fromkeys(corrected) if corrected else None,
+                    identities_dropped_at=now,
+                )
+            )
+            counts = {"identities": len(hashes), "corrections": len(corrected)}
+            audit.append_in(session, public_id, "forget_identities", "", counts, actor)
+        forgotten += 1
+    return forgotten
+
+
+def expire_bundles(
+    engine: Engine, sink_of: Callable[[str], BundleSink], now: datetime, actor: str
+) -> int:
+    """Remove the access bundles (and exports) whose link expired; how many were removed.
+
+    ``sink_of(request_id)`` opens a request's bundle location (only called when one expired).
+    """
+    packaged = select(DsrStep.request_id, DsrStep.counts).where(
+        DsrStep.step == "package", DsrStep.datastore == "", DsrStep.status == "done"
+    )
+    expired = select(DsrStep.request_id).where(DsrStep.step == "expire_bundle")
+    with session_scope(engine) as session:
+        gone = set(session.scalars(expired))
+        rows = [(r.request_id, r.counts) for r in session.execute(packaged) if r[0] not in gone]
+    removed = 0
+    for request_id, counts in rows:
+        expires_at = counts.get("expires_at")
+        if not expires_at or datetime.fromisoformat(expires_at) > now:
+            continue
+        files = sink_of(request_id).remove()
+        # Audited before it is marked done: a crash in between repeats the entry (0 files the
+        # second time) rather than losing it.
+        audit.append_entry(engine, request_id, "expire_bundle", "", {"files": files}, actor)
+        progress.finish_step(engine, request_id, "expire_bundle", "", {"files": files})
+        progress.clear_detail(engine, request_id, "package")
+        removed += 1
+    return removed

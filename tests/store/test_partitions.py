@@ -1,0 +1,137 @@
+"""Raw check results in daily partitions on PostgreSQL: written, moved, migrated, dropped whole."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import create_engine, func, insert, select, text
+
+from tasks.store.check_results import upsert_check_results
+from tasks.store.models import CheckResult
+from tasks.store.partitions import DEFAULT_PARTITION, partition_days, partition_name
+from tasks.store.retention import RetentionPolicy, apply_retention
+from tests.services import POSTGRES_URL, require_service
+
+pytestmark = pytest.mark.postgres
+
+DAY0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def result(at: datetime, started_after: timedelta = timedelta(seconds=2)) -> dict:
+    return {
+        "check_id": "api-health",
+        "region": "eu-west-1",
+        "scheduled_at": at,
+        "started_at": at + started_after,
+        "verdict": "pass",
+        "duration_ms": 80.0,
+        "attempts": 1,
+        "detail": {},
+        "simulated": False,
+    }
+
+
+def rows_in(conn, table: str) -> int:
+    return conn.execute(text(f'SELECT COUNT(*) FROM "{table}"')).scalar_one()
+
+
+@pytest.fixture
+def pg_engine():
+    """A migrated PostgreSQL store of its own (partitions do not exist on SQLite)."""
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    from tasks.store import get_engine
+
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    schema = f"traceo_part_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = get_engine(f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}")
+    yield engine
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def test_results_land_in_their_days_partition(pg_engine) -> None:
+    upsert_check_results(pg_engine, [result(DAY0 + timedelta(hours=h)) for h in range(0, 72, 6)])
+    with pg_engine.connect() as conn:
+        assert partition_days(conn) == [(DAY0 + timedelta(days=d)).date() for d in range(3)]
+        assert rows_in(conn, partition_name(DAY0.date())) == 4
+        assert rows_in(conn, DEFAULT_PARTITION) == 0
+
+
+def test_rows_written_around_the_partitions_move_into_their_day_when_it_is_created(
+    pg_engine,
+) -> None:
+    with pg_engine.begin() as conn:  # a writer that does not ensure partitions
+        conn.execute(insert(CheckResult), [result(DAY0), result(DAY0 + timedelta(minutes=1))])
+        assert rows_in(conn, DEFAULT_PARTITION) == 2
+    upsert_check_results(pg_engine, [result(DAY0 + timedelta(minutes=2))])
+    with pg_engine.connect() as conn:
+        assert rows_in(conn, DEFAULT_PARTITION) == 0
+        assert rows_in(conn, partition_name(DAY0.date())) == 3
+
+
+def test_retention_drops_whole_days_and_keeps_a_late_started_row(pg_engine) -> None:
+    results = [result(DAY0 + timedelta(hours=h)) for h in range(0, 24 * 5, 4)]
+    # Scheduled on day 1, started on day 4 (a backfill): day 1 cannot be dropped whole.
+    late = result(DAY0 + timedelta(days=1, hours=1), started_after=timedelta(days=3))
+    upsert_check_results(pg_engine, [*results, late])
+    now = DAY0 + timedelta(days=3, hours=12) + timedelta(days=1)  # raw kept 1 day
+    report = apply_retention(pg_engine, RetentionPolicy(1, 2, 3), now)
+
+    cutoff = DAY0 + timedelta(days=3, hours=12)
+    with pg_engine.connect() as conn:
+        days = partition_days(conn)
+        left = conn.execute(select(func.min(CheckResult.started_at))).scalar_one()
+        kept = conn.execute(select(func.count()).select_from(CheckResult)).scalar_one()
+    assert DAY0.date() not in days and (DAY0 + timedelta(days=2)).date() not in days
+    assert (DAY0 + timedelta(days=1)).date() in days  # holds the late row
+    assert left >= cutoff
+    expected_kept = sum(r["started_at"] >= cutoff for r in [*results, late])
+    assert kept == expected_kept
+    assert report.raw_removed == len(results) + 1 - expected_kept
+
+
+def test_the_migration_keeps_every_row_and_its_id() -> None:
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    from alembic import command
+
+    from tasks.store.migrate import _alembic_config
+
+    schema = f"traceo_mig_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    engine = create_engine(f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}")
+    try:
+        with engine.connect() as conn:
+            config = _alembic_config()
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0012")
+            conn.commit()
+        with engine.begin() as conn:
+            conn.execute(insert(CheckResult), [result(DAY0 + timedelta(hours=h)) for h in (1, 30)])
+            before = conn.execute(select(CheckResult.id, CheckResult.scheduled_at)).all()
+        with engine.connect() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            conn.commit()
+        with engine.begin() as conn:
+            after = conn.execute(select(CheckResult.id, CheckResult.scheduled_at)).all()
+            assert sorted(after) == sorted(before)
+            assert partition_days(conn) == [DAY0.date(), (DAY0 + timedelta(days=1)).date()]
+            new_id = conn.execute(
+                insert(CheckResult).returning(CheckResult.id), result(DAY0 + timedelta(hours=2))
+            ).scalar_one()
+            assert new_id > max(i for i, _ in before)
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
