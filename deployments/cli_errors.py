@@ -25,9 +25,12 @@ _MISSING_BLOCK = "Unable to find block document named "
 def expected_failure(exc: BaseException) -> str | None:
     """One line for an error a user can meet and fix, or None for a bug (keep its traceback)."""
     from tasks.errors import TraceoError
+    from tasks.extras import missing_extra_message
 
     if isinstance(exc, TraceoError):
         return str(exc)
+    if isinstance(exc, ModuleNotFoundError):
+        return missing_extra_message(exc)
     message = str(exc)
     if isinstance(exc, RuntimeError) and message.startswith(_EPHEMERAL_TIMEOUT):
         seconds = os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "20")

@@ -7,8 +7,14 @@ from typing import Any, cast
 from prefect import flow
 from prefect.runtime import flow_run
 
-from tasks.chaos.score import run_problem
-from tasks.chaos.tasks import (
+from tasks.extras import require_extras
+
+# Before the role's tasks: without the chaos extra this is one line naming it, not an
+# ImportError from deep in a task module (tasks/extras.py).
+require_extras("chaos")
+
+from tasks.chaos.score import run_problem  # noqa: E402
+from tasks.chaos.tasks import (  # noqa: E402
     publish_chaos_report,
     publish_plan,
     rollback_after_cancellation,
@@ -16,15 +22,15 @@ from tasks.chaos.tasks import (
     run_chaos_experiment,
     validate_experiment,
 )
-from tasks.failure import report_failure
-from tasks.outcome import job_outcome
-from tasks.redaction import install_redaction
+from tasks.failure import report_failure  # noqa: E402
+from tasks.outcome import job_outcome  # noqa: E402
+from tasks.redaction import install_redaction  # noqa: E402
 
 __all__ = ["run_experiment"]
 
 
 @flow(
-    name="run_experiment",
+    name="chaos-experiment",
     log_prints=False,
     on_cancellation=[rollback_after_cancellation],
     on_crashed=[rollback_after_crash],

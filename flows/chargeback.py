@@ -8,15 +8,21 @@ from typing import Any
 from prefect import flow
 from prefect.runtime import flow_run
 
-from tasks.chargeback.tasks import (
+from tasks.extras import require_extras
+
+# Before the role's tasks: without the chargeback extra this is one line naming it, not an
+# ImportError from deep in a task module (tasks/extras.py).
+require_extras("chargeback")
+
+from tasks.chargeback.tasks import (  # noqa: E402
     allocate_period,
     post_chargeback,
     publish_chargeback,
     write_chargeback_statements,
 )
-from tasks.failure import report_failure
-from tasks.redaction import install_redaction
-from tasks.results import rerunnable
+from tasks.failure import report_failure  # noqa: E402
+from tasks.redaction import install_redaction  # noqa: E402
+from tasks.results import rerunnable  # noqa: E402
 
 __all__ = ["run_chargeback"]
 

@@ -8,8 +8,14 @@ from typing import Any
 from prefect import flow
 from prefect.runtime import flow_run
 
-from tasks.cost.anomaly.detect import DEFAULT_LOOKBACK_DAYS
-from tasks.cost.anomaly.tasks import (
+from tasks.extras import require_extras
+
+# Before the role's tasks: without the cost extra this is one line naming it, not an
+# ImportError from deep in a task module (tasks/extras.py).
+require_extras("cost")
+
+from tasks.cost.anomaly.detect import DEFAULT_LOOKBACK_DAYS  # noqa: E402
+from tasks.cost.anomaly.tasks import (  # noqa: E402
     ALERT_DAYS,
     default_window,
     load_monitor_specs,
@@ -17,15 +23,15 @@ from tasks.cost.anomaly.tasks import (
     publish_anomaly_report,
     score_cost_anomalies,
 )
-from tasks.cost.tasks import (
+from tasks.cost.tasks import (  # noqa: E402
     default_ingest_window,
     ingest_cost_period,
     month_windows,
     publish_cost_ingestion,
 )
-from tasks.failure import report_failure
-from tasks.redaction import install_redaction
-from tasks.results import rerunnable
+from tasks.failure import report_failure  # noqa: E402
+from tasks.redaction import install_redaction  # noqa: E402
+from tasks.results import rerunnable  # noqa: E402
 
 __all__ = ["detect_cost_anomalies", "ingest_costs"]
 

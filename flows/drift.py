@@ -8,8 +8,14 @@ from typing import Any
 from prefect import flow
 from prefect.runtime import flow_run
 
-from tasks.failure import report_failure
-from tasks.ml.tasks import (
+from tasks.extras import require_extras
+
+# Before the role's tasks: without the drift extra this is one line naming it, not an
+# ImportError from deep in a task module (tasks/extras.py).
+require_extras("drift")
+
+from tasks.failure import report_failure  # noqa: E402
+from tasks.ml.tasks import (  # noqa: E402
     assess_drift,
     materialize_online_features,
     model_policy,
@@ -21,8 +27,8 @@ from tasks.ml.tasks import (
     train_challenger,
     write_drift_report,
 )
-from tasks.redaction import install_redaction
-from tasks.results import rerunnable
+from tasks.redaction import install_redaction  # noqa: E402
+from tasks.results import rerunnable  # noqa: E402
 
 __all__ = ["DEFAULT_MODEL", "materialize_features", "monitor_drift", "retrain_model"]
 

@@ -6,9 +6,15 @@ from typing import Any
 
 from prefect import flow
 
-from tasks.errors import TraceoError
-from tasks.failure import report_failure
-from tasks.privacy.tasks import (
+from tasks.extras import require_extras
+
+# Before the role's tasks: without the privacy extra this is one line naming it, not an
+# ImportError from deep in a task module (tasks/extras.py).
+require_extras("privacy")
+
+from tasks.errors import TraceoError  # noqa: E402
+from tasks.failure import report_failure  # noqa: E402
+from tasks.privacy.tasks import (  # noqa: E402
     alert_deadlines,
     apply_to_datastore,
     begin_request,
@@ -20,14 +26,14 @@ from tasks.privacy.tasks import (
     purge_expired,
     verify_outcome,
 )
-from tasks.redaction import install_redaction
-from tasks.results import rerunnable
+from tasks.redaction import install_redaction  # noqa: E402
+from tasks.results import rerunnable  # noqa: E402
 
 __all__ = ["enforce_retention", "fulfil_request", "watch_deadlines"]
 
 
 @flow(
-    name="fulfil_request",
+    name="data-subject-request",
     log_prints=False,
     on_failure=[report_failure],
     **rerunnable(),
@@ -72,7 +78,7 @@ def fulfil_request(request_id: str) -> dict[str, Any]:
     }
 
 
-@flow(name="watch_deadlines", log_prints=False, on_failure=[report_failure], **rerunnable())
+@flow(name="privacy-deadlines", log_prints=False, on_failure=[report_failure], **rerunnable())
 def watch_deadlines(warn_days: int | None = None, notify_via: str | None = None) -> dict[str, int]:
     """Alert on open requests due within ``warn_days`` (default ``TRACEO_DSR_WARN_DAYS``) and
     overdue ones, through the notification block ``notify_via`` (default ``TRACEO_DSR_NOTIFY``)."""
@@ -84,7 +90,7 @@ def watch_deadlines(warn_days: int | None = None, notify_via: str | None = None)
     return alert_deadlines(days, notify_via or settings.notify)
 
 
-@flow(name="enforce_retention", log_prints=False, on_failure=[report_failure], **rerunnable())
+@flow(name="privacy-retention", log_prints=False, on_failure=[report_failure], **rerunnable())
 def enforce_retention() -> dict[str, dict[str, int]]:
     """Delete what has outlived its retention (audited): data past the data map's rules per
     region and category, plaintext identities of requests closed long enough ago, expired access

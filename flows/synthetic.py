@@ -8,15 +8,21 @@ from typing import cast
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from tasks.failure import report_failure
-from tasks.outcome import job_outcome
-from tasks.probes.loader import load_checks
-from tasks.probes.reporting import probe_run_problem, publish_probe_summary
-from tasks.probes.schedule import RUN_SECONDS, plan_run, run_deadline, slot_start
-from tasks.probes.tasks import record_results, run_planned_checks
-from tasks.redaction import install_redaction
-from tasks.results import rerunnable
-from tasks.settings import get_settings
+from tasks.extras import require_extras
+
+# Before the role's tasks: without the probes extra this is one line naming it, not an
+# ImportError from deep in a task module (tasks/extras.py).
+require_extras("probes")
+
+from tasks.failure import report_failure  # noqa: E402
+from tasks.outcome import job_outcome  # noqa: E402
+from tasks.probes.loader import load_checks  # noqa: E402
+from tasks.probes.reporting import probe_run_problem, publish_probe_summary  # noqa: E402
+from tasks.probes.schedule import RUN_SECONDS, plan_run, run_deadline, slot_start  # noqa: E402
+from tasks.probes.tasks import record_results, run_planned_checks  # noqa: E402
+from tasks.redaction import install_redaction  # noqa: E402
+from tasks.results import rerunnable  # noqa: E402
+from tasks.settings import get_settings  # noqa: E402
 
 __all__ = ["synthetic_probes"]
 

@@ -31,6 +31,7 @@ WORKLOADS: dict[str, str] = {
     "drift_parity": "deployments.bench.drift_parity",
     "dsr_erasure": "deployments.bench.dsr_erasure",
     "schedule_latency": "deployments.bench.schedule_latency",
+    "worker_footprint": "deployments.bench.worker_footprint",
     "status_page": "deployments.bench.status_page",
 }
 

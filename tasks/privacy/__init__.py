@@ -6,7 +6,7 @@ Intake (requests arrive, are stored, tickets are updated):
   de-duplicate / load / status changes of :class:`~tasks.store.privacy_models.DsrRequest`.
 - :mod:`tasks.privacy.tickets`: progress and outcome back to Jira, ServiceNow or Zendesk.
 
-Fulfilment (the ``fulfil_request`` flow and its scheduled jobs):
+Fulfilment (the ``data-subject-request`` flow and its scheduled jobs):
 
 - :mod:`tasks.privacy.datamap`: the YAML data map (datastores, collections, identity fields,
   references, data categories, erasure strategy per field) and its validation.

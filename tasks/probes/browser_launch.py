@@ -13,12 +13,14 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-
-from playwright.async_api import Browser, async_playwright
-from playwright.async_api import Error as PlaywrightError
+from typing import TYPE_CHECKING
 
 from tasks.errors import ConfigurationError
+from tasks.extras import missing_modules
 from tasks.settings import get_settings
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser
 
 __all__ = [
     "DRIVER_START_SECONDS",
@@ -74,7 +76,12 @@ def chromium_executable(configured: Path | str | None = None) -> tuple[str | Non
 
 
 def browser_available(configured: Path | str | None = None) -> bool:
-    """Whether a browser can be launched: the one configured, Debian's, or Playwright's own."""
+    """Whether a browser can be launched: the one configured, Debian's, or Playwright's own.
+
+    False without Playwright (the ``browser`` extra), whatever Chromium there is.
+    """
+    if missing_modules("browser"):
+        return False
     if chromium_executable(configured)[0] is not None:
         return True
     if configured is not None and str(configured) not in ("", "."):
@@ -98,6 +105,9 @@ async def open_browser(
     Raises:
         BrowserUnavailableError: no browser, or it did not start in time.
     """
+    from playwright.async_api import Error as PlaywrightError
+    from playwright.async_api import async_playwright
+
     settings = get_settings()
     path, notes = chromium_executable(executable_path or settings.chromium_path)
     timeout = launch_timeout or settings.browser_launch_timeout_seconds

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import NotFoundError
+from tasks.extras import MissingExtraError, missing_modules
 from tasks.probes.assertions import AssertionResult
 from tasks.probes.catalog import AnyCheck
 from tasks.probes.http import ProbeResult
@@ -84,8 +85,10 @@ def run_locally(
 
     Each result's ``scheduled_at`` is the slot of its check's frequency that holds ``at``.
     """
+    missing = missing_modules("browser")
+    why = str(MissingExtraError("browser", missing)) if missing else "no Chromium here"
     skipped = [
-        (c.id, "browser check skipped: no Chromium here")
+        (c.id, f"browser check skipped: {why}")
         for c in checks
         if c.type == "browser" and not browser_ready
     ]

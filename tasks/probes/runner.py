@@ -16,10 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
+from tasks.extras import require_extras
 from tasks.probes.catalog import AnyCheck
 from tasks.probes.http import ProbeResult
 
-__all__ = ["ENGINES", "run_any_checks", "run_any_checks_sync"]
+__all__ = ["ENGINES", "ENGINE_EXTRAS", "run_any_checks", "run_any_checks_sync"]
 
 # check type -> "module:async function"; heavy engines (Playwright) load only when used
 ENGINES: dict[str, str] = {
@@ -30,10 +31,15 @@ ENGINES: dict[str, str] = {
     "certificate": "tasks.probes.net:run_checks",
 }
 
+# check type -> the extra its engine needs beyond the probes role (tasks.extras)
+ENGINE_EXTRAS: dict[str, str] = {"browser": "browser"}
+
 Engine = Callable[..., Awaitable[list[ProbeResult]]]
 
 
 def _engine(kind: str) -> Engine:
+    if kind in ENGINE_EXTRAS:
+        require_extras(ENGINE_EXTRAS[kind])
     module, name = ENGINES[kind].split(":")
     return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 

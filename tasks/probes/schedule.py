@@ -239,8 +239,15 @@ async def run_plan(
 
 
 async def _shared_browser(stack: contextlib.AsyncExitStack) -> Any:
-    """Launch Chromium for the run, or None: each browser check then reports the problem."""
+    """Launch Chromium for the run, or None: each browser check then reports the problem.
+
+    Raises:
+        MissingExtraError: Playwright is not installed (the ``browser`` extra).
+    """
     from tasks.errors import TraceoError
+    from tasks.extras import require_extras
+
+    require_extras("browser")
     from tasks.probes.browser_launch import open_browser
 
     try:

@@ -95,7 +95,7 @@ class PrivacySettings(BaseSettings):
         default=7, ge=0, le=60, description="how close to its due date a request gets an alert"
     )
     deployment: str = Field(
-        default="fulfil_request/fulfil-data-subject-request",
+        default="data-subject-request/fulfil-data-subject-request",
         description="the deployment the intake starts for each request",
     )
     identity_key: SecretStr | None = Field(

@@ -73,6 +73,10 @@ def test_a_spec_refused_by_a_loader_is_one_line(tmp_path, monkeypatch) -> None:
             ServiceUnavailableError("the store is being migrated by another process; retry"),
             "error: the store is being migrated by another process; retry",
         ),
+        (
+            ModuleNotFoundError("No module named 'feast'", name="feast"),
+            "error: feast not installed: pip install 'traceo-jobs[drift]'",
+        ),
     ],
 )
 def test_expected_failures_in_any_subcommand_are_one_line(exc, expected, monkeypatch) -> None:

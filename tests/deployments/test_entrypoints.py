@@ -9,6 +9,7 @@ entrypoint is skipped.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,9 @@ DEPLOYMENTS = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text()
 ENTRYPOINTS = sorted({d["entrypoint"] for d in DEPLOYMENTS})
 
 # Every job of the suite has a deployment: a flow missing from prefect.yaml is a failure here.
+# One style for every name a user types or reads in the UI: lowercase words joined by dashes.
+KEBAB = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+
 EXPECTED = {
     "flows/synthetic.py:synthetic_probes",
     "flows/slo.py:evaluate_slos",
@@ -86,3 +90,12 @@ def test_entrypoint_persists_results_and_reports_failures(entrypoint: str) -> No
     assert report_failure in flow.on_failure_hooks, (
         f"{entrypoint}: add on_failure=[report_failure] to its @flow"
     )
+
+
+def test_flow_and_deployment_names_are_lowercase_words_joined_by_dashes() -> None:
+    flows = {entrypoint: _load(entrypoint).name for entrypoint in ENTRYPOINTS}
+    deployments = [d["name"] for d in DEPLOYMENTS]
+    misnamed = [n for n in [*flows.values(), *deployments] if not KEBAB.fullmatch(n)]
+    assert not misnamed, f"rename to lowercase-with-dashes: {misnamed}"
+    assert len(set(flows.values())) == len(flows), flows
+    assert len(set(deployments)) == len(deployments)

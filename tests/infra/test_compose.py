@@ -15,6 +15,7 @@ import jsonschema
 import yaml
 
 from deployments.regions import PREFECT_FILE, load_deployments
+from infra.worker_roles import role_of_pool
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "infra" / "prefect" / "docker-compose.yml").read_text())
@@ -30,7 +31,11 @@ SERVICE_SCHEMA = {
         "build": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {"context": {"type": "string"}, "dockerfile": {"type": "string"}},
+            "properties": {
+                "context": {"type": "string"},
+                "dockerfile": {"type": "string"},
+                "target": {"type": "string"},
+            },
             "required": ["context"],
         },
         "command": _STR_LIST,
@@ -106,6 +111,11 @@ def test_every_work_pool_has_exactly_one_process_worker() -> None:
     workers = [s for s in SERVICES.values() if s.get("command", [])[:3] == start]
     assert sorted(_command_option(w, "--pool") for w in workers) == POOLS
     assert all(_command_option(w, "--type") == "process" for w in workers)
+    # Each worker runs its pool's role image: the core plus that role's extras.
+    for worker in workers:
+        role = role_of_pool(_command_option(worker, "--pool"))
+        assert worker["build"]["target"] == role.name
+        assert worker["image"] == f"traceo-jobs:{role.name}"
     # Reruns reuse results only if every worker reads what the others wrote.
     assert {w["environment"]["TRACEO_RESULT_STORAGE"] for w in workers} == {
         "/var/lib/traceo/results"

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from deployments.regions import PREFECT_FILE
+from infra.worker_roles import role_of_pool
 
 ROOT = Path(__file__).resolve().parents[2]
 HELM = ROOT / "infra" / "prefect" / "helm"
@@ -97,6 +98,12 @@ def test_one_worker_release_per_pool_with_distinct_names() -> None:
     names = [v["fullnameOverride"] for v in values]
     assert len(set(names)) == len(names)
     assert all(v["worker"]["config"]["type"] == "kubernetes" for v in values)
+
+
+def test_each_worker_release_names_the_image_its_flow_runs_use() -> None:
+    for path in WORKER_FILES:
+        role = role_of_pool(_values(path)["worker"]["config"]["workPool"])
+        assert role.image in path.read_text(), f"{path.name}: say which image its runs use"
 
 
 def test_the_server_runs_services_apart_with_redis_on_an_external_database() -> None:

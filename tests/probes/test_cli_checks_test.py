@@ -139,6 +139,20 @@ def test_a_browser_check_is_skipped_in_one_line_without_chromium(
     ]
 
 
+def test_a_browser_check_is_skipped_naming_the_extra_without_playwright(
+    target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks.extras import EXTRA_MODULES
+
+    monkeypatch.setitem(EXTRA_MODULES, "browser", ("playwright_not_installed_here",))
+    result = _invoke("checks", "test", str(_browser_file(tmp_path, target)))
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0] == (
+        "SKIP     web-text: browser check skipped: playwright_not_installed_here not installed: "
+        "pip install 'traceo-jobs[browser]'"
+    )
+
+
 def test_a_browser_check_runs_in_chromium(target: str, tmp_path: Path) -> None:
     require_chromium()
     result = _invoke("checks", "test", str(_browser_file(tmp_path, target)))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
+from tasks.extras import EXTRA_MODULES, MissingExtraError
 from tasks.probes.catalog import parse_check
 from tasks.probes.runner import run_any_checks
 from tests.probes.helpers import SLOT
@@ -20,3 +22,12 @@ def test_an_option_for_another_engine_does_not_break_the_http_engine():
     )
     assert result.verdict == "pass"
     assert result.check_id == "ok"
+
+
+def test_a_browser_check_without_the_browser_extra_names_it(monkeypatch):
+    monkeypatch.setitem(EXTRA_MODULES, "browser", ("playwright_not_installed_here",))
+    check = parse_check(
+        {"id": "web", "service": "s", "type": "browser", "steps": [{"goto": "http://shop.test/"}]}
+    )
+    with pytest.raises(MissingExtraError, match=r"pip install 'traceo-jobs\[browser\]'"):
+        asyncio.run(run_any_checks([check], "eu-west-1", SLOT, env={}))

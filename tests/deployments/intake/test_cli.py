@@ -34,7 +34,7 @@ def test_submit_stores_the_request_and_starts_it_with_only_its_id(starter):
     assert "due 20" in result.output and "jane@example.com" not in result.output.lower()
     assert starter.calls == [
         (
-            "fulfil_request/fulfil-data-subject-request",
+            "data-subject-request/fulfil-data-subject-request",
             {"request_id": request_id},
             f"dsr-{request_id}",
         )

@@ -10,7 +10,7 @@ from tasks.privacy.requests import create_request, load_request, parse_new_reque
 from tasks.store import get_engine
 
 
-@flow(name="fulfil_request")
+@flow(name="data-subject-request")
 def stand_in_fulfilment(request_id: str) -> str:
     """Stands in for flows/privacy.py:fulfil_request (only its name and parameter matter)."""
     return request_id

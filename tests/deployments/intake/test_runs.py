@@ -46,7 +46,7 @@ def test_same_ticket_and_parameters_reuse_the_idempotency_key(intake):
 
 
 def test_deployment_not_on_the_allowlist_is_403(intake):
-    response = intake.run("jira", {**REINGEST, "deployment": "fulfil_request/anything"})
+    response = intake.run("jira", {**REINGEST, "deployment": "data-subject-request/anything"})
     assert response.status_code == 403
     assert "not on the allowlist" in response.json()["detail"]
     assert intake.starter.calls == []

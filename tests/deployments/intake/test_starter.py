@@ -9,9 +9,9 @@ from tasks.errors import ServiceUnavailableError
 
 
 def test_deployment_name_is_configurable(monkeypatch):
-    assert dsr_deployment() == "fulfil_request/fulfil-data-subject-request"
-    monkeypatch.setenv("TRACEO_DSR_DEPLOYMENT", "fulfil_request/dsr-eu")
-    assert dsr_deployment() == "fulfil_request/dsr-eu"
+    assert dsr_deployment() == "data-subject-request/fulfil-data-subject-request"
+    monkeypatch.setenv("TRACEO_DSR_DEPLOYMENT", "data-subject-request/dsr-eu")
+    assert dsr_deployment() == "data-subject-request/dsr-eu"
 
 
 def test_flow_run_link_from_the_ui_url_or_the_api_url():
@@ -29,7 +29,7 @@ def test_unreachable_prefect_api_is_a_transient_error():
 
     unreachable = {PREFECT_API_URL: "http://127.0.0.1:9/api", PREFECT_CLIENT_MAX_RETRIES: 0}
     with temporary_settings(unreachable), pytest.raises(ServiceUnavailableError, match="Connect"):
-        PrefectStarter().start("fulfil_request/x", {"request_id": "r"}, "dsr-r")
+        PrefectStarter().start("data-subject-request/x", {"request_id": "r"}, "dsr-r")
 
 
 def test_sweep_starts_old_pending_requests_and_leaves_fresh_ones(tmp_path):

@@ -42,7 +42,7 @@ def test_signed_request_is_stored_answered_202_and_started_with_only_its_id(
     assert row.identities == {"email": EMAIL.lower(), "phone": "+442079460958"}
     assert intake_any_store.starter.calls == [
         (
-            "fulfil_request/fulfil-data-subject-request",
+            "data-subject-request/fulfil-data-subject-request",
             {"request_id": request_id},
             f"dsr-{request_id}",
         )

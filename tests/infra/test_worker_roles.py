@@ -1,0 +1,170 @@
+"""Worker roles: each installs alone from uv.lock and runs its flows; the wiring names its image.
+
+The fast tests check the wiring (pools, images, Dockerfile targets, extras). The slow ones build
+each role's environment into a temporary directory (``uv sync --frozen --no-dev --extra ...``,
+from uv's cache), import the role's flows there with nothing else installed, and run one of its
+flows on an ephemeral Prefect server. The drift role is import-only here: its flows need the
+seeded feature data and minutes of Feast (tests/flows runs them in the full environment).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from deployments.regions import PREFECT_FILE
+from infra.worker_roles import ROLES, ROOT, WorkerRole, environment_bytes, role_of_pool, sync_role
+from tasks.extras import EXTRA_MODULES
+
+DEPLOYMENTS = yaml.safe_load(PREFECT_FILE.read_text())["deployments"]
+DOCKERFILE = (ROOT / "infra" / "prefect" / "Dockerfile").read_text()
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+PROBE_WORKER_LIMIT = 400 * 1024 * 1024  # issue 16: Playwright's package included, no browser
+
+
+def _target_extras(target: str) -> set[str]:
+    stage = re.search(rf"^FROM base AS {target}\n(.*?)(?=^FROM |\Z)", DOCKERFILE, re.M | re.S)
+    assert stage, f"infra/prefect/Dockerfile has no target {target}"
+    [sync] = re.findall(r"uv sync [^\n]*(?:\\\n[^\n]*)*", stage.group(1))
+    assert "--no-dev" in sync and "--frozen" in sync
+    return set(re.findall(r"--extra (\w+)", sync))
+
+
+def test_every_deployment_runs_in_the_image_of_its_pools_role() -> None:
+    for deployment in DEPLOYMENTS:
+        role = role_of_pool(deployment["work_pool"]["name"])
+        assert deployment["work_pool"]["job_variables"]["image"] == role.image, deployment["name"]
+        module = deployment["entrypoint"].split(":")[0].removesuffix(".py").replace("/", ".")
+        assert module in role.flow_modules, (deployment["name"], role.name)
+
+
+def test_every_role_has_a_pool_and_a_dockerfile_target_with_its_extras() -> None:
+    pools = {d["work_pool"]["name"] for d in DEPLOYMENTS}
+    extras = set(PYPROJECT["project"]["optional-dependencies"])
+    for role in ROLES:
+        assert set(role.pools) <= pools, role.name
+        assert set(role.extras) <= extras, role.name
+        assert _target_extras(role.name) == set(role.extras), role.name
+
+
+def test_demo_servers_and_test_tools_are_only_in_groups() -> None:
+    core = " ".join(PYPROJECT["project"]["dependencies"])
+    optional = " ".join(" ".join(d) for d in PYPROJECT["project"]["optional-dependencies"].values())
+    for name in ("moto", "pytest", "hypothesis", "schemathesis"):
+        assert name not in core and name not in optional, name
+    assert any(str(d).startswith("moto") for d in PYPROJECT["dependency-groups"]["demo"])
+
+
+def test_an_unknown_pool_is_refused_by_name() -> None:
+    with pytest.raises(KeyError, match="no-such-pool"):
+        role_of_pool("no-such-pool")
+
+
+# One flow run per role that needs no outside service; the snippet prints RESULT and the result.
+_SMOKE_CHECKS = """
+import http.server, os, pathlib, threading
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+url = f"http://127.0.0.1:{server.server_port}/"
+checks = pathlib.Path(os.environ["TRACEO_CHECKS_PATH"])
+checks.mkdir()
+checks.joinpath("smoke.yaml").write_text(
+    f"checks:\\n  - id: smoke\\n    service: smoke\\n    request: {{url: '{url}'}}\\n"
+)
+"""
+SMOKE_RUNS = {
+    "core": "from flows.store import enforce_store_retention as f; print('RESULT', f())",
+    "probes": _SMOKE_CHECKS
+    + "from flows.synthetic import synthetic_probes as f; print('RESULT', f(region='us-east-1'))",
+    "cost": "from flows.cost import ingest_costs as f; print('RESULT', f(source='focus-sample'))",
+    "privacy": "from flows.privacy import watch_deadlines as f; print('RESULT', f())",
+    "chaos": "from flows.chaos import run_experiment as f; print('RESULT', f("
+    f"'{ROOT / 'deployments/experiments/shop-latency-100ms.yaml'}', dry_run=True))",
+}
+
+
+def _run_flow(python: Path, role: str, tmp_path: Path) -> str:
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "TRACEO_HOME": str(tmp_path / "traceo"),
+        "TRACEO_CHECKS_PATH": str(tmp_path / "checks"),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    env.pop("PREFECT_API_URL", None)
+    run = subprocess.run(
+        [python, "-c", SMOKE_RUNS[role]], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    [result] = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
+    return result
+
+
+_CHECK_ROLE = """
+import importlib, json, sys
+from tasks.extras import EXTRA_MODULES, missing_modules, require_extras
+modules, extras = sys.argv[1].split(","), sys.argv[2].split(",") if sys.argv[2] else []
+for module in modules:
+    importlib.import_module(module)
+require_extras(*extras)
+print(json.dumps({extra: missing_modules(extra) for extra in EXTRA_MODULES}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
+def test_each_role_installs_alone_and_imports_its_flows(role: WorkerRole, tmp_path: Path) -> None:
+    python = sync_role(role.extras, tmp_path / role.name)
+    out = subprocess.run(
+        [python, "-c", _CHECK_ROLE, ",".join(role.flow_modules), ",".join(role.extras)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    missing = json.loads(out.stdout)
+    assert not any(missing[extra] for extra in role.extras)
+    # Nothing beyond the role: a library only other roles need is absent.
+    own = {m for extra in role.extras for m in EXTRA_MODULES[extra]}
+    others = {m for extra, modules in EXTRA_MODULES.items() for m in modules} - own
+    absent = {m for extra in missing for m in missing[extra]}
+    assert {"feast", "evidently", "chaoslib", "playwright"} & others <= absent
+    if role.name == "probes":
+        assert environment_bytes(tmp_path / role.name) < PROBE_WORKER_LIMIT
+    if role.name in SMOKE_RUNS:
+        result = _run_flow(python, role.name, tmp_path)
+        if role.name == "probes":
+            assert result == "RESULT {'pass': 1, 'degraded': 0, 'fail': 0, 'error': 0}"
+
+
+def test_every_role_but_drift_runs_a_flow_in_the_slow_test() -> None:
+    assert set(SMOKE_RUNS) == {role.name for role in ROLES} - {"drift"}
+
+
+@pytest.mark.slow
+def test_the_core_alone_names_the_missing_extra_in_one_line(tmp_path: Path) -> None:
+    python = sync_role((), tmp_path / "core")
+    hint = "not installed: pip install 'traceo-jobs[drift]'"
+    flow = subprocess.run(
+        [python, "-c", "import flows.drift"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert flow.returncode != 0 and flow.stderr.splitlines()[-1].endswith(hint), flow.stderr
+    cli = subprocess.run(
+        [python.parent / "traceo", "drift", "check"],
+        cwd=tmp_path,
+        env={**os.environ, "TRACEO_HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+    )
+    assert cli.returncode == 2 and "Traceback" not in cli.stderr, cli.stderr
+    [line] = cli.stderr.splitlines()
+    assert line.endswith(hint)
