@@ -105,9 +105,16 @@ def ensure_partitions(conn: Connection, scheduled: Iterable[datetime]) -> list[d
 
 
 def _missing(conn: Connection, days: set[date]) -> set[date]:
+    # pg_class read by a query, not to_regclass(): a query sees what other transactions
+    # committed up to now, while to_regclass() may answer from this session's catalog cache,
+    # stale right after waiting on the lock for a writer that just created the partition.
     names = sorted(partition_name(d) for d in days)
     exists = conn.execute(
-        text("SELECT n FROM unnest(CAST(:names AS text[])) AS n WHERE to_regclass(n) IS NULL"),
+        text(
+            "SELECT n FROM unnest(CAST(:names AS text[])) AS n WHERE NOT EXISTS ("
+            "SELECT 1 FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace "
+            "WHERE c.relname = n AND s.nspname = current_schema())"
+        ),
         {"names": names},
     ).scalars()
     absent = set(exists)

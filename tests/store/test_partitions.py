@@ -145,3 +145,31 @@ def test_the_migration_keeps_every_row_and_its_id() -> None:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def test_writers_creating_the_same_day_at_once_both_succeed(pg_engine) -> None:
+    import threading
+
+    from tasks.store.partitions import ensure_partitions
+
+    day = DAY0 + timedelta(days=9)
+    first = pg_engine.connect()
+    first.begin()
+    assert ensure_partitions(first, [day]) == [day.date()]  # holds the lock until commit
+    outcome: dict[str, object] = {}
+
+    def second_writer() -> None:
+        try:
+            with pg_engine.begin() as conn:
+                outcome["created"] = ensure_partitions(conn, [day])
+        except Exception as exc:  # reported below
+            outcome["error"] = exc
+
+    waiting = threading.Thread(target=second_writer)
+    waiting.start()
+    waiting.join(timeout=1)
+    assert waiting.is_alive()  # blocked on the first writer's lock
+    first.commit()
+    first.close()
+    waiting.join(timeout=60)
+    assert outcome == {"created": []}
