@@ -18,13 +18,15 @@ import numpy as np
 import pytest
 
 from deployments.bench.local_prometheus import LocalPrometheus, Series, write_openmetrics
-from tasks.errors import ServiceUnavailableError, SpecError
+from tasks.errors import ConfigurationError, ServiceUnavailableError, SpecError
+from tasks.settings import get_settings
 from tasks.slo.definition import Indicator, SloDefinition
 from tasks.slo.evaluate import evaluate_results, evaluate_slos
 from tasks.slo.events import CheckResults
 from tasks.slo.loader import load_slos_from_text
 from tasks.slo.prometheus import REGION, PrometheusReader
-from tasks.slo.source import lookback_start
+from tasks.slo.source import evaluate_specs, lookback_start
+from tasks.store import get_engine
 from tests.services import require_prometheus
 
 NOW = datetime(2026, 11, 2, tzinfo=UTC)
@@ -143,6 +145,23 @@ def test_prometheus_slis_give_the_verdicts_of_the_same_events_in_traceo(promethe
     assert "page:1h/5m" in [a.key for a in reports["avail-good"].firing]
     assert reports["latency"].events == MINUTES
     assert [a.key for a in reports["silent"].firing] == ["no-data"]
+
+
+def test_the_slo_job_reads_prometheus_at_the_url_in_the_settings(  # type: ignore[no-untyped-def]
+    prometheus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "slos.yaml").write_text(SLOS, encoding="utf-8")
+    checks = Path(__file__).resolve().parents[2] / "deployments" / "checks"
+    with pytest.raises(ConfigurationError, match="set TRACEO_PROMETHEUS_BLOCK or TRACEO_PROM"):
+        evaluate_specs(get_engine(), tmp_path, checks, NOW)
+    monkeypatch.setenv("TRACEO_PROMETHEUS_URL", prometheus.url)
+    get_settings.cache_clear()
+
+    reports = evaluate_specs(get_engine(), tmp_path, checks, NOW)
+
+    slos = load_slos_from_text(SLOS, str(tmp_path / "slos.yaml"))
+    own = evaluate_results([_as_traceo(s) for s in slos], _check_results(), NOW)
+    assert reports == own
 
 
 def test_a_query_prometheus_rejects_names_file_slo_field_and_message(prometheus) -> None:  # type: ignore[no-untyped-def]
