@@ -32,6 +32,7 @@ WORKLOADS: dict[str, str] = {
     "dsr_erasure": "deployments.bench.dsr_erasure",
     "schedule_latency": "deployments.bench.schedule_latency",
     "status_page": "deployments.bench.status_page",
+    "prometheus_sli": "deployments.bench.prometheus_sli",
 }
 
 
