@@ -16,8 +16,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from deployments.bench.local_prometheus import LocalPrometheus, Series, write_openmetrics
+from deployments.cli import main
 from tasks.errors import ConfigurationError, ServiceUnavailableError, SpecError
 from tasks.settings import get_settings
 from tasks.slo.definition import Indicator, SloDefinition
@@ -150,16 +152,17 @@ def test_prometheus_slis_give_the_verdicts_of_the_same_events_in_traceo(promethe
 def test_the_slo_job_reads_prometheus_at_the_url_in_the_settings(  # type: ignore[no-untyped-def]
     prometheus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "slos.yaml").write_text(SLOS, encoding="utf-8")
+    (tmp_path / "slos").mkdir()
+    (tmp_path / "slos" / "slos.yaml").write_text(SLOS, encoding="utf-8")
     checks = Path(__file__).resolve().parents[2] / "deployments" / "checks"
     with pytest.raises(ConfigurationError, match="set TRACEO_PROMETHEUS_BLOCK or TRACEO_PROM"):
-        evaluate_specs(get_engine(), tmp_path, checks, NOW)
+        evaluate_specs(get_engine(), tmp_path / "slos", checks, NOW)
     monkeypatch.setenv("TRACEO_PROMETHEUS_URL", prometheus.url)
     get_settings.cache_clear()
 
-    reports = evaluate_specs(get_engine(), tmp_path, checks, NOW)
+    reports = evaluate_specs(get_engine(), tmp_path / "slos", checks, NOW)
 
-    slos = load_slos_from_text(SLOS, str(tmp_path / "slos.yaml"))
+    slos = load_slos_from_text(SLOS, str(tmp_path / "slos" / "slos.yaml"))
     own = evaluate_results([_as_traceo(s) for s in slos], _check_results(), NOW)
     assert reports == own
 
@@ -184,6 +187,16 @@ def test_a_prometheus_that_is_down_is_unavailable_and_named_without_secrets() ->
         PrometheusReader(client).events(slo, T - 3600, T)
 
     assert str(info.value) == "Prometheus at http://127.0.0.1:9/prom is unreachable (ConnectError)"
+
+
+def test_slo_validate_accepts_prometheus_slis(tmp_path: Path) -> None:
+    (tmp_path / "slos").mkdir()
+    (tmp_path / "slos" / "slos.yaml").write_text(SLOS, encoding="utf-8")
+
+    result = CliRunner().invoke(main, ["slo", "validate", str(tmp_path / "slos")])
+
+    assert result.exit_code == 0, result.output
+    assert "OK: 4 SLO objective(s) in 1 file(s)" in result.output
 
 
 def test_prometheus_metric_sources_must_not_mix_with_traceo_ones() -> None:
