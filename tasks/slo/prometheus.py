@@ -142,7 +142,12 @@ class PrometheusReader:
             raise ThrottledError(f"Prometheus at {self.url} asked to slow down (HTTP 429)")
         if code != 200:
             raise ServiceUnavailableError(f"Prometheus at {self.url} answered HTTP {code}")
-        result: list[dict[str, Any]] = response.json()["data"]["result"]
+        try:
+            result: list[dict[str, Any]] = response.json()["data"]["result"]
+        except (ValueError, KeyError, TypeError):
+            raise ConfigurationError(
+                f"{self.url} did not answer as a Prometheus query API; check the URL"
+            ) from None
         return result
 
 

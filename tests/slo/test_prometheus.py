@@ -8,6 +8,7 @@ must be equal: SLI, budget, burn rates, firing alerts, absent data.
 from __future__ import annotations
 
 import dataclasses
+import re
 import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,7 +21,12 @@ from click.testing import CliRunner
 
 from deployments.bench.local_prometheus import LocalPrometheus, Series, write_openmetrics
 from deployments.cli import main
-from tasks.errors import ConfigurationError, ServiceUnavailableError, SpecError
+from tasks.errors import (
+    ConfigurationError,
+    ServiceUnavailableError,
+    SpecError,
+    ThrottledError,
+)
 from tasks.settings import get_settings
 from tasks.slo.definition import Indicator, SloDefinition
 from tasks.slo.evaluate import evaluate_results, evaluate_slos
@@ -197,6 +203,23 @@ def test_slo_validate_accepts_prometheus_slis(tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.output
     assert "OK: 4 SLO objective(s) in 1 file(s)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "message"),
+    [
+        (503, "", ServiceUnavailableError, "Prometheus at http://127.0.0.1:9090 answered HTTP 503"),
+        (429, "", ThrottledError, "Prometheus at http://127.0.0.1:9090 asked to slow down"),
+        (401, "", ConfigurationError, "refused the credentials (HTTP 401); check its block"),
+        (200, "<html>", ConfigurationError, "did not answer as a Prometheus query API"),
+    ],
+)
+def test_failing_answers_are_classified_for_retries(status, body, error, message) -> None:  # type: ignore[no-untyped-def]
+    (slo,) = load_slos_from_text(SLOS.split("---\n")[0], "prometheus.yaml")
+    transport = httpx.MockTransport(lambda request: httpx.Response(status, text=body))
+    client = httpx.Client(base_url="http://127.0.0.1:9090", transport=transport)
+    with client, pytest.raises(error, match=re.escape(message)):
+        PrometheusReader(client).events(slo, T - 3600, T)
 
 
 def test_prometheus_metric_sources_must_not_mix_with_traceo_ones() -> None:
