@@ -33,6 +33,7 @@ WORKLOADS: dict[str, str] = {
     "schedule_latency": "deployments.bench.schedule_latency",
     "worker_footprint": "deployments.bench.worker_footprint",
     "status_page": "deployments.bench.status_page",
+    "prometheus_sli": "deployments.bench.prometheus_sli",
 }
 
 

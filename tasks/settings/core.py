@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["REPO", "Settings"]
@@ -83,6 +83,19 @@ class Settings(BaseSettings):
         default=None,
         description="a Cloud Billing API endpoint for local runs (e.g. the fake in "
         "`infra/sandbox`) when no GCP block is named",
+    )
+    prometheus_block: str | None = Field(
+        default=None,
+        description="a saved `traceo-prometheus-connection` block: the Prometheus that SLIs "
+        "with `metricSource.type: prometheus` read",
+    )
+    prometheus_url: str | None = Field(
+        default=None,
+        description="that Prometheus for local runs when no block is named, e.g. "
+        "`http://127.0.0.1:9090`",
+    )
+    prometheus_token: SecretStr | None = Field(
+        default=None, description="a bearer token sent to `TRACEO_PROMETHEUS_URL`"
     )
     chromium_path: Path | None = Field(
         default=None,

@@ -21,6 +21,8 @@ __all__ = [
     "VERDICTS",
     "BudgetingMethod",
     "Indicator",
+    "PromQuery",
+    "PrometheusSli",
     "SloDefinition",
 ]
 
@@ -39,12 +41,37 @@ DEFAULT_NO_DATA = NoDataRule()
 
 
 @dataclass(frozen=True)
+class PromQuery:
+    """A PromQL query of an SLI, with where it is written (errors about it name that place)."""
+
+    query: str
+    file: str
+    item: str
+    field: str
+
+
+@dataclass(frozen=True)
+class PrometheusSli:
+    """An SLI read from Prometheus (``metricSource.type: prometheus``).
+
+    Ratio: ``total`` with ``good`` or ``bad``, each giving the events of the slot ending at each
+    step. Threshold: ``latency``, one value (milliseconds) per series and step, each an event.
+    """
+
+    total: PromQuery | None = None
+    good: PromQuery | None = None
+    bad: PromQuery | None = None
+    latency: PromQuery | None = None
+
+
+@dataclass(frozen=True)
 class Indicator:
     """Which check results an SLI counts, and which of them are good.
 
     Availability: results whose verdict is in ``total_verdicts`` count; those in ``good_verdicts``
     are good. Latency (``latency_op`` set): results in ``total_verdicts`` with a duration count;
-    those with ``duration_ms <op> latency_ms`` are good.
+    those with ``duration_ms <op> latency_ms`` are good. With ``prometheus`` set, the events
+    come from its queries instead of check results (``checks`` and ``service`` stay empty).
     """
 
     name: str
@@ -54,6 +81,7 @@ class Indicator:
     good_verdicts: tuple[str, ...] = GOOD_VERDICTS
     latency_op: Literal["lt", "lte"] | None = None
     latency_ms: float | None = None
+    prometheus: PrometheusSli | None = None
 
     @property
     def kind(self) -> Literal["availability", "latency"]:

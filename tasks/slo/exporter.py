@@ -44,7 +44,7 @@ class SloCollector(Collector):
 
     Args:
         engine: the store.
-        slos: the SLO objectives to count.
+        slos: the SLO objectives to count (those whose SLI reads Prometheus are left out).
         services: check id -> service, for SLIs that select checks by service.
         grace: seconds to wait after a slot ends before counting it.
         clock: epoch seconds now (tests pass a fake).
@@ -61,7 +61,9 @@ class SloCollector(Collector):
         clock: Callable[[], float] = time.time,
         maintenance: MaintenanceCalendar | Callable[[], MaintenanceCalendar] | None = None,
     ) -> None:
-        self.engine, self.slos, self.services = engine, list(slos), services
+        # An SLI read from Prometheus is already there: its events are not in the store.
+        on_store = [slo for slo in slos if slo.indicator.prometheus is None]
+        self.engine, self.slos, self.services = engine, on_store, services
         self.maintenance = maintenance
         self.grace, self.clock = grace, clock
         self.counters = SloCounters(self.slos, int(clock()) - grace)

@@ -1,4 +1,4 @@
-"""Turn OpenSLO SLIs (``ratioMetric`` / ``thresholdMetric`` of ``type: traceo``) into Indicators.
+"""Turn OpenSLO SLIs (``ratioMetric`` / ``thresholdMetric``) into Indicators.
 
 Mapping to check results:
 
@@ -8,6 +8,9 @@ Mapping to check results:
   verdicts. ``good``/``bad`` may omit the selection; if they give one it must equal ``total``'s.
 - ``thresholdMetric``: the same selection with ``metric: duration_ms``; the objective's ``op``
   (lt, lte) and ``value`` (ms) say which results are good.
+- ``type: prometheus`` (``spec: {query: PromQL}``): the queries are kept as written, with where
+  they are, for :mod:`tasks.slo.prometheus` to run; a ratio's ``good``/``bad`` and ``total``
+  must all be Prometheus queries.
 """
 
 from __future__ import annotations
@@ -16,8 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from tasks.slo.definition import COUNTED_VERDICTS, GOOD_VERDICTS, Indicator
-from tasks.slo.spec import MetricQuery, SliSpec, TraceoSelector
+from tasks.slo.definition import (
+    COUNTED_VERDICTS,
+    GOOD_VERDICTS,
+    Indicator,
+    PrometheusSli,
+    PromQuery,
+)
+from tasks.slo.spec import MetricQuery, PrometheusQuery, SliSpec, TraceoSelector
 
 __all__ = ["IndicatorBuilder"]
 
@@ -67,6 +76,11 @@ class IndicatorBuilder:
         if spec.thresholdMetric is not None:
             selector = spec.thresholdMetric.metricSource.spec
             sel_where = f"{where}.thresholdMetric.metricSource.spec"
+            if isinstance(selector, PrometheusQuery):
+                latency = PromQuery(selector.query, file, item, f"{sel_where}.query")
+                return Indicator(
+                    name=name, latency_op="lte", prometheus=PrometheusSli(latency=latency)
+                )
             checks = self._selection(file, item, sel_where, selector)
             if checks is None:
                 return None
@@ -88,14 +102,25 @@ class IndicatorBuilder:
             self.issue(file, item, f"{where}.good", "give good or bad (exactly one)")
             return None
         total_sel = ratio.total.metricSource.spec
-        checks = self._selection(file, item, f"{where}.total.metricSource.spec", total_sel)
-        if checks is None:
-            return None
-        total_verdicts = tuple(total_sel.verdicts or COUNTED_VERDICTS)
+        total_where = f"{where}.total.metricSource.spec"
         part, query = ("good", ratio.good) if ratio.good is not None else ("bad", ratio.bad)
         assert isinstance(query, MetricQuery)
         sel = query.metricSource.spec
         part_where = f"{where}.{part}.metricSource.spec"
+        if isinstance(total_sel, PrometheusQuery) != isinstance(sel, PrometheusQuery):
+            self.issue(file, item, part_where, "must use the same metric source type as total")
+            return None
+        if isinstance(total_sel, PrometheusQuery) and isinstance(sel, PrometheusQuery):
+            queries = {
+                "total": PromQuery(total_sel.query, file, item, f"{total_where}.query"),
+                part: PromQuery(sel.query, file, item, f"{part_where}.query"),
+            }
+            return Indicator(name=name, prometheus=PrometheusSli(**queries))
+        assert isinstance(total_sel, TraceoSelector) and isinstance(sel, TraceoSelector)
+        checks = self._selection(file, item, total_where, total_sel)
+        if checks is None:
+            return None
+        total_verdicts = tuple(total_sel.verdicts or COUNTED_VERDICTS)
         if not self._same_selection(file, item, part_where, sel, total_sel):
             return None
         default = GOOD_VERDICTS if part == "good" else ("fail",)

@@ -63,6 +63,12 @@ def build_rules(slos: Sequence[SloDefinition]) -> RuleSet:
     """One rule group per expressible SLO objective; an issue (file, SLO, reason) per other."""
     out = RuleSet()
     for slo in slos:
+        if slo.indicator.prometheus is not None:
+            out.notes.append(
+                f"{slo.id}: its SLI reads Prometheus, which `traceo metrics serve` does not count: "
+                "no rules"
+            )
+            continue
         calendar = isinstance(slo.window, CalendarWindow)
         scaled = [t.key for t in slo.tiers if t.threshold is None]
         if calendar and scaled:

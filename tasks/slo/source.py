@@ -3,6 +3,8 @@
 Rollups count most SLOs (:mod:`tasks.slo.rollup_source`). Raw results are read for the SLOs
 rollups cannot count exactly, and for the SLOs a maintenance window touched inside their
 lookback: a failure inside a window is not an event, and rollups do not know the windows.
+SLIs with ``metricSource.type: prometheus`` are read from Prometheus
+(:mod:`tasks.slo.prometheus`) over the same lookback.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from tasks.errors import ConfigurationError
 from tasks.probes.loader import load_checks
 from tasks.slo.definition import SloDefinition
 from tasks.slo.evaluate import evaluate_results, evaluate_slos, with_maintenance
@@ -20,6 +23,8 @@ from tasks.slo.events import CheckResults, Events, indicator_checks, select_even
 from tasks.slo.loader import load_slos
 from tasks.slo.maintenance import MaintenanceCalendar
 from tasks.slo.maintenance_loader import load_maintenance
+from tasks.slo.prometheus import PrometheusReader
+from tasks.slo.prometheus_connection import prometheus_reader
 from tasks.slo.report import SloReport
 from tasks.slo.rollup_source import read_plan, rollup_events
 from tasks.store.check_results import fetch_results
@@ -79,6 +84,7 @@ def evaluate_from_store(
     check_services: dict[str, str],
     now: datetime,
     maintenance: MaintenanceCalendar | None = None,
+    prometheus: PrometheusReader | None = None,
 ) -> list[SloReport]:
     """Evaluate every SLO at ``now`` from the rollups (raw results for the SLOs they cannot count).
 
@@ -88,21 +94,33 @@ def evaluate_from_store(
         check_services: check id -> service, for SLIs that select checks by service.
         now: the evaluation instant (timezone-aware).
         maintenance: planned windows (their failures spend no budget; they hold pages).
+        prometheus: reads the SLOs whose SLI is a Prometheus query.
+
+    Raises:
+        ConfigurationError: an SLO reads Prometheus and ``prometheus`` is None.
     """
     if not slos:
         return []
     t = int(now.timestamp())
     lookback = lookback_start(slos, t)
+    on_prometheus = [i for i, slo in enumerate(slos) if slo.indicator.prometheus is not None]
+    if on_prometheus and prometheus is None:
+        names = ", ".join(slos[i].id for i in on_prometheus)
+        raise ConfigurationError(
+            f"SLOs {names} read Prometheus: set TRACEO_PROMETHEUS_BLOCK or TRACEO_PROMETHEUS_URL"
+        )
 
     def touched(slo: SloDefinition) -> bool:
         if not maintenance:
             return False
         return maintenance.touches(indicator_checks(slo.indicator, check_services), lookback, t + 1)
 
-    plans = [None if touched(slo) else read_plan(slo, t) for slo in slos]
+    plans = [
+        None if touched(slo) or slo.indicator.prometheus else read_plan(slo, t) for slo in slos
+    ]
     on_rollups = [(i, p) for i, p in enumerate(plans) if p is not None]
     planned = [i for i, _ in on_rollups]
-    unplanned = [i for i, p in enumerate(plans) if p is None]
+    unplanned = [i for i, p in enumerate(plans) if p is None and i not in on_prometheus]
     events: list[Events | None] = [None] * len(slos)
     from_rollups = (
         rollup_events(
@@ -118,7 +136,11 @@ def evaluate_from_store(
         from_raw = [
             select_events(s.indicator, results, check_services, maintenance) for s in raw_slos
         ]
-    for i, e in zip([*planned, *unplanned], [*from_rollups, *from_raw], strict=True):
+    from_prometheus = [
+        prometheus.events(slos[i], lookback, t) for i in on_prometheus if prometheus is not None
+    ]
+    order = [*planned, *unplanned, *on_prometheus]
+    for i, e in zip(order, [*from_rollups, *from_raw, *from_prometheus], strict=True):
         events[i] = e
     reports = evaluate_slos(slos, [e for e in events if e is not None], now)
     return with_maintenance(slos, reports, now, check_services, maintenance)
@@ -136,10 +158,15 @@ def evaluate_specs(
     Maintenance windows are read from ``checks_path``, where they sit next to the checks.
 
     Raises:
-        SpecError: a spec file is invalid.
+        SpecError: a spec file is invalid, or Prometheus rejected one of its queries.
+        ConfigurationError: an SLO reads Prometheus and none is configured.
+        ServiceUnavailableError: Prometheus is down.
     """
     slos = [s for s in load_slos([slos_path]) if service is None or s.service == service]
     checks = load_checks([checks_path])
     check_services = {c.id: c.service for c in checks}
     calendar = MaintenanceCalendar(load_maintenance([checks_path], checks), check_services)
-    return evaluate_from_store(engine, slos, check_services, now, calendar)
+    if not any(slo.indicator.prometheus for slo in slos):
+        return evaluate_from_store(engine, slos, check_services, now, calendar)
+    with prometheus_reader() as reader:
+        return evaluate_from_store(engine, slos, check_services, now, calendar, reader)

@@ -31,7 +31,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationInfo, ValidatorFunctionWrapHandler, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from tasks.slo.alert_spec import (
     AlertConditionSpec,
@@ -57,6 +57,7 @@ __all__ = [
     "AlertPolicyDocument",
     "MetricSource",
     "Objective",
+    "PrometheusQuery",
     "SliDocument",
     "SliSpec",
     "SloDocument",
@@ -115,23 +116,40 @@ class TraceoSelector(Strict):
     metric: Literal["duration_ms"] | None = None
 
 
+class PrometheusQuery(Strict):
+    """``metricSource.spec`` of ``type: prometheus``: one PromQL query (tasks.slo.prometheus)."""
+
+    query: str = Field(min_length=1)
+
+
 class MetricSource(Strict):
     type: str
-    spec: TraceoSelector
+    spec: TraceoSelector | PrometheusQuery
     metricSourceRef: Any = None
 
     @field_validator("type")
     @classmethod
     def _type(cls, value: str) -> str:
-        if value.lower() != "traceo":
-            raise spec_error(f"metric source type {value!r} is not supported (use type: traceo)")
+        if value.lower() not in ("traceo", "prometheus"):
+            raise spec_error(
+                f"metric source type {value!r} is not supported (use type: traceo or prometheus)"
+            )
         return value
 
-    @field_validator("spec", mode="wrap")
+    @field_validator("spec", mode="plain")
     @classmethod
-    def _spec(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
-        # Another source's spec (a Prometheus query...) is not ours to judge: its type is the issue.
-        return handler(value) if "type" in info.data else value
+    def _spec(cls, value: Any, info: ValidationInfo) -> Any:
+        # Another source's spec (a Datadog query...) is not ours to judge: its type is the issue.
+        source = info.data.get("type")
+        if source is None:
+            return value
+        # Each type has its own spec model, validated on its own so errors name its fields.
+        model = PrometheusQuery if source.lower() == "prometheus" else TraceoSelector
+        return model.model_validate(value)
+
+    @property
+    def prometheus(self) -> bool:
+        return isinstance(self.spec, PrometheusQuery)
 
     @field_validator("metricSourceRef")
     @classmethod

@@ -14,6 +14,7 @@ from tasks.alerts import AlertOutcome, route_alerts
 from tasks.alerts.lifecycle import AlertAction
 from tasks.alerts.router import DEFAULT_REMIND_EVERY, RoutedSignal
 from tasks.notify import BlockNotifier
+from tasks.retry import retry_policy
 from tasks.slo.burn import AlertSignal
 from tasks.slo.records import save_evaluations
 from tasks.slo.report import SloReport
@@ -30,11 +31,14 @@ __all__ = [
 ]
 
 
-@task(name="evaluate-slos")
+@task(name="evaluate-slos", **retry_policy())
 def evaluate_slo_reports(
     slos_path: Path | str, checks_path: Path | str, now: datetime, service: str | None = None
 ) -> list[SloReport]:
-    """Load the SLO and check specs, then evaluate every SLO (of ``service``) over the store."""
+    """Load the SLO and check specs, then evaluate every SLO (of ``service``) over the store.
+
+    Read-only, so a transient error (the store or Prometheus down) is retried.
+    """
     reports = evaluate_specs(get_engine(), slos_path, checks_path, now, service)
     get_run_logger().info("Evaluated %d SLO objectives at %s", len(reports), now.isoformat())
     return reports

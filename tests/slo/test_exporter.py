@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tasks.probes.metrics import build_registry
+from tasks.slo.definition import Indicator, PrometheusSli, PromQuery
 from tasks.slo.exporter import SloCollector
 from tasks.store.check_results import upsert_check_results
 from tests.probes.metrics.helpers import key, scrape
@@ -53,6 +54,19 @@ def test_each_slot_is_counted_once_after_it_closes_and_its_grace(store_engine) -
     assert counts() == (2, 2, 1)  # a second scrape counts nothing twice
     clock[0] = (T + timedelta(seconds=121)).timestamp()
     assert counts() == (4, 4, 2)  # 12:00 closed; 12:01 not yet
+
+
+def test_an_slo_read_from_prometheus_is_not_counted(store_engine) -> None:
+    query = PromQuery("sum(increase(x[1m]))", "slos.yaml", "SLO api", "spec.indicator")
+    api = slo(
+        id="api", indicator=Indicator("api", prometheus=PrometheusSli(total=query, good=query))
+    )
+    collector = SloCollector(store_engine, [api, slo()], {}, grace=0, clock=lambda: T.timestamp())
+
+    samples = scrape(collector)  # type: ignore[arg-type]
+
+    assert key("traceo_slo_events_total", slo="test-slo", service="shop-api") in samples
+    assert not any(("slo", "api") in labels for _, labels in samples)
 
 
 def test_a_store_that_fails_keeps_the_totals_and_catches_up(store_engine) -> None:

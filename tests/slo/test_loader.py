@@ -227,9 +227,9 @@ def test_malformed_slo_names_file_slo_and_field(spec, annotations, field, reason
         ("ratioMetric:\n  counter: true\n  good: {metricSource: {type: traceo, spec: {}}}\n"
          "  total: {metricSource: {type: traceo, spec: {checks: [a]}}}",
          "spec.ratioMetric.counter", "counter: true is not supported"),
-        ("ratioMetric:\n  good: {metricSource: {type: prometheus, spec: {}}}\n"
+        ("ratioMetric:\n  good: {metricSource: {type: datadog, spec: {}}}\n"
          "  total: {metricSource: {type: traceo, spec: {checks: [a]}}}",
-         "spec.ratioMetric.good.metricSource.type", "'prometheus' is not supported"),
+         "spec.ratioMetric.good.metricSource.type", "'datadog' is not supported"),
         ("ratioMetric:\n  good: {metricSource: {type: traceo, spec: {checks: [b]}}}\n"
          "  total: {metricSource: {type: traceo, spec: {checks: [a]}}}",
          "spec.ratioMetric.good.metricSource.spec", "same checks as total"),

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from deployments.cli import main
 from tasks.slo.burn import AlertTier
+from tasks.slo.definition import Indicator, PrometheusSli, PromQuery
 from tasks.slo.loader import load_slos
 from tasks.slo.rules import build_rules, promql_duration, render_rules
 from tasks.slo.windows import CalendarWindow, Duration
@@ -146,6 +147,20 @@ spec:
     assert f"error: {spec}: SLO monthly: spec.alertPolicies: tiers page:1h/5m" in result.output
     assert "1 SLO(s) cannot be written as rules; none written" in result.output
     assert not out.exists()
+
+
+def test_an_slo_read_from_prometheus_gets_no_rules_and_a_note() -> None:
+    query = PromQuery("sum(increase(x[1m]))", "slos.yaml", "SLO api", "spec.indicator")
+    api = slo(
+        id="api", indicator=Indicator("api", prometheus=PrometheusSli(total=query, good=query))
+    )
+
+    rules = build_rules([api, slo()])
+
+    assert [g["name"] for g in rules.groups] == ["traceo-slo-test-slo"] and not rules.issues
+    assert rules.notes == [
+        "api: its SLI reads Prometheus, which `traceo metrics serve` does not count: no rules"
+    ]
 
 
 def test_rendered_rules_say_where_they_came_from() -> None:
