@@ -3,7 +3,7 @@
 The fast tests check the wiring (pools, images, Dockerfile targets, extras). The slow ones build
 each role's environment into a temporary directory (``uv sync --frozen --no-dev --extra ...``,
 from uv's cache), import the role's flows there with nothing else installed, and run one of its
-flows on an ephemeral Prefect server. The drift role is import-only here: its flows need the
+flows there against the test session's Prefect server. The drift role is import-only here: its flows need the
 seeded feature data and minutes of Feast (tests/flows runs them in the full environment).
 """
 
@@ -90,24 +90,6 @@ SMOKE_RUNS = {
 }
 
 
-def _run_flow(python: Path, role: str, tmp_path: Path) -> str:
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect"),
-        "TRACEO_HOME": str(tmp_path / "traceo"),
-        "TRACEO_CHECKS_PATH": str(tmp_path / "checks"),
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    }
-    env.pop("PREFECT_API_URL", None)
-    run = subprocess.run(
-        [python, "-c", SMOKE_RUNS[role]], cwd=tmp_path, env=env, capture_output=True, text=True
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    [result] = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
-    return result
-
-
 _CHECK_ROLE = """
 import importlib, json, sys
 from tasks.extras import EXTRA_MODULES, missing_modules, require_extras
@@ -115,23 +97,47 @@ modules, extras = sys.argv[1].split(","), sys.argv[2].split(",") if sys.argv[2] 
 for module in modules:
     importlib.import_module(module)
 require_extras(*extras)
-print(json.dumps({extra: missing_modules(extra) for extra in EXTRA_MODULES}))
+print("MISSING", json.dumps({extra: missing_modules(extra) for extra in EXTRA_MODULES}))
 """
+
+
+def _check_role(python: Path, role: WorkerRole, tmp_path: Path) -> tuple[dict, str | None]:
+    """In the role's environment, one process: import its flows, then run one (if it has one).
+
+    The flow runs against this test session's Prefect server (one server for every role: an
+    ephemeral server per role cost ~15 s each).
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        "TRACEO_HOME": str(tmp_path / "traceo"),
+        "TRACEO_CHECKS_PATH": str(tmp_path / "checks"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    script = _CHECK_ROLE + SMOKE_RUNS.get(role.name, "")
+    run = subprocess.run(
+        [python, "-c", script, ",".join(role.flow_modules), ",".join(role.extras)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = run.stdout.splitlines()
+    [missing] = [json.loads(line.split(" ", 1)[1]) for line in lines if line.startswith("MISSING ")]
+    results = [line for line in lines if line.startswith("RESULT ")]
+    return missing, results[0] if results else None
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
-def test_each_role_installs_alone_and_imports_its_flows(role: WorkerRole, tmp_path: Path) -> None:
+def test_each_role_installs_alone_and_runs_its_flows(
+    role: WorkerRole, tmp_path: Path, prefect_server: None
+) -> None:
     python = sync_role(role.extras, tmp_path / role.name)
-    out = subprocess.run(
-        [python, "-c", _CHECK_ROLE, ",".join(role.flow_modules), ",".join(role.extras)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr
-    missing = json.loads(out.stdout)
+    missing, result = _check_role(python, role, tmp_path)
     assert not any(missing[extra] for extra in role.extras)
     # Nothing beyond the role: a library only other roles need is absent.
     own = {m for extra in role.extras for m in EXTRA_MODULES[extra]}
@@ -140,10 +146,8 @@ def test_each_role_installs_alone_and_imports_its_flows(role: WorkerRole, tmp_pa
     assert {"feast", "evidently", "chaoslib", "playwright"} & others <= absent
     if role.name == "probes":
         assert environment_bytes(tmp_path / role.name) < PROBE_WORKER_LIMIT
-    if role.name in SMOKE_RUNS:
-        result = _run_flow(python, role.name, tmp_path)
-        if role.name == "probes":
-            assert result == "RESULT {'pass': 1, 'degraded': 0, 'fail': 0, 'error': 0}"
+        assert result == "RESULT {'pass': 1, 'degraded': 0, 'fail': 0, 'error': 0}"
+    assert (result is not None) == (role.name in SMOKE_RUNS)
 
 
 def test_every_role_but_drift_runs_a_flow_in_the_slow_test() -> None:
