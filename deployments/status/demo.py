@@ -94,7 +94,7 @@ def show_status(
     _, headline = page.headline
     states = ", ".join(f"{s.name}: {STATE_LABELS[s.state]}" for s in page.services)
     echo(f"Status page: {headline}; {states}")
-    echo(f"  {len(page.incidents)} open incident(s); published to {files[0]}")
+    echo(f"  {len(page.incidents)} open incident(s); open {files[0].resolve().as_uri()}")
     echo(
         f"  live: TRACEO_DATABASE_URL={settings.resolved_database_url} "
         f"TRACEO_CHECKS_PATH={settings.checks_path} uv run traceo status serve"
