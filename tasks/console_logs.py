@@ -84,3 +84,9 @@ def write_logging_config(directory: Path) -> Path:
         partial.write_text(text)
         partial.replace(path)
     return path
+
+
+if __name__ == "__main__":  # container builds: python -m tasks.console_logs DIR
+    import sys
+
+    print(write_logging_config(Path(sys.argv[1])))

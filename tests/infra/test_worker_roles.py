@@ -3,8 +3,9 @@
 The fast tests check the wiring (pools, images, Dockerfile targets, extras). The slow ones build
 each role's environment into a temporary directory (``uv sync --frozen --no-dev --extra ...``,
 from uv's cache), import the role's flows there with nothing else installed, and run one of its
-flows there against the test session's Prefect server. The drift role is import-only here: its flows need the
-seeded feature data and minutes of Feast (tests/flows runs them in the full environment).
+flows there against the test session's Prefect server. The drift role is import-only here: its
+flows need the seeded feature data and minutes of Feast (tests/flows runs them in the full
+environment).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -29,10 +31,14 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PROBE_WORKER_LIMIT = 400 * 1024 * 1024  # issue 16: Playwright's package included, no browser
 
 
-def _target_extras(target: str) -> set[str]:
+def _stage(target: str) -> str:
     stage = re.search(rf"^FROM base AS {target}\n(.*?)(?=^FROM |\Z)", DOCKERFILE, re.M | re.S)
     assert stage, f"infra/prefect/Dockerfile has no target {target}"
-    [sync] = re.findall(r"uv sync [^\n]*(?:\\\n[^\n]*)*", stage.group(1))
+    return stage.group(1)
+
+
+def _target_extras(target: str) -> set[str]:
+    [sync] = re.findall(r"uv sync [^\n]*(?:\\\n[^\n]*)*", _stage(target))
     assert "--no-dev" in sync and "--frozen" in sync
     return set(re.findall(r"--extra (\w+)", sync))
 
@@ -172,3 +178,27 @@ def test_the_core_alone_names_the_missing_extra_in_one_line(tmp_path: Path) -> N
     assert cli.returncode == 2 and "Traceback" not in cli.stderr, cli.stderr
     [line] = cli.stderr.splitlines()
     assert line.endswith(hint)
+
+
+def test_every_image_quiets_its_logs_like_the_traceo_command() -> None:
+    """Flow-run pods start `prefect flow-run execute`, not `traceo`: the image sets the config."""
+    assert "PREFECT_LOGGING_SETTINGS_PATH=/app/prefect-logging.yml" in DOCKERFILE
+    for role in ROLES:
+        stage = re.search(
+            rf"^FROM base AS {role.name}\n(.*?)(?=^FROM |\Z)", DOCKERFILE, re.M | re.S
+        )
+        assert stage and "python -m tasks.console_logs /app\n" in stage.group(1), role.name
+
+
+def test_the_logging_config_module_writes_the_file_the_image_names(tmp_path: Path) -> None:
+    import yaml as pyyaml
+
+    run = subprocess.run(
+        [sys.executable, "-m", "tasks.console_logs", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    config = pyyaml.safe_load((tmp_path / "prefect-logging.yml").read_text())
+    assert config["handlers"]["console"]["filters"] == ["traceo_outside_runs"]
