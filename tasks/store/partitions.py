@@ -90,8 +90,10 @@ def ensure_partitions(conn: Connection, scheduled: Iterable[datetime]) -> list[d
     Returns:
         The days created.
     """
+    if not _partitioned(conn):  # SQLite: nothing to do, and no need to look at every row
+        return []
     days = {at.astimezone(UTC).date() for at in scheduled}
-    if not days or not _partitioned(conn):
+    if not days:
         return []
     missing = _missing(conn, days)
     if not missing:
