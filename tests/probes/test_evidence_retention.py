@@ -8,9 +8,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
-from tasks.local_server import free_port
+from infra.sandbox.moto_server import MotoServer
 from tasks.probes.evidence import LocalEvidenceStore, S3EvidenceStore, evidence_key
 
 CUTOFF = datetime(2026, 11, 15, tzinfo=UTC)
@@ -51,28 +50,22 @@ def test_local_evidence_of_older_slots_is_removed_with_its_folders(tmp_path: Pat
 
 
 @pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+def moto() -> Iterator[MotoServer]:
+    with MotoServer() as server:
+        yield server
 
 
 def test_s3_evidence_of_older_slots_is_deleted_under_its_prefix_only(
-    moto_url: str, monkeypatch: pytest.MonkeyPatch
+    moto: MotoServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    client = boto3.client("s3", endpoint_url=moto_url)
+    for key, value in moto.environment().items():
+        monkeypatch.setenv(key, value)
+    client = boto3.client("s3", endpoint_url=moto.url)
     client.create_bucket(Bucket="evidence")
     client.put_object(
         Bucket="evidence", Key="other/web-shop/eu-west-1/20200101T000000Z/a/b", Body=b""
     )
-    store = S3EvidenceStore("evidence", "probes", endpoint_url=moto_url)
+    store = S3EvidenceStore("evidence", "probes", endpoint_url=moto.url)
     keys = fill(store)
 
     assert store.expire(CUTOFF) == 8
