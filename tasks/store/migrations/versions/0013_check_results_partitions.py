@@ -27,6 +27,21 @@ _COLUMNS = (
     "id, check_id, region, scheduled_at, started_at, verdict, duration_ms, status_code, "
     "failing_step, error, attempts, detail, cert_expires_at, flow_run_id, simulated"
 )
+# The current table, its constraints, indexes and id sequence renamed out of the way.
+_SET_ASIDE = (
+    f"ALTER TABLE {PARENT} RENAME TO {_OLD}",
+    f"ALTER TABLE {_OLD} RENAME CONSTRAINT uq_check_results_run TO uq_{_OLD}_run",
+    f"ALTER TABLE {_OLD} RENAME CONSTRAINT {PARENT}_pkey TO {_OLD}_pkey",
+    f"ALTER INDEX ix_check_results_check_started RENAME TO ix_{_OLD}_check_started",
+    f"ALTER INDEX ix_check_results_started RENAME TO ix_{_OLD}_started",
+    f"ALTER SEQUENCE {PARENT}_id_seq OWNED BY NONE",
+)
+# The new table takes the id sequence and the indexes under their usual names.
+_TAKE_OVER = (
+    f"ALTER SEQUENCE {PARENT}_id_seq OWNED BY {PARENT}.id",
+    f"CREATE INDEX ix_check_results_check_started ON {PARENT} (check_id, started_at)",
+    f"CREATE INDEX ix_check_results_started ON {PARENT} (started_at)",
+)
 
 
 def upgrade() -> None:
@@ -34,12 +49,7 @@ def upgrade() -> None:
     if conn.dialect.name != "postgresql":
         return
     for statement in (
-        f"ALTER TABLE {PARENT} RENAME TO {_OLD}",
-        f"ALTER TABLE {_OLD} RENAME CONSTRAINT uq_check_results_run TO uq_{_OLD}_run",
-        f"ALTER TABLE {_OLD} RENAME CONSTRAINT {PARENT}_pkey TO {_OLD}_pkey",
-        f"ALTER INDEX ix_check_results_check_started RENAME TO ix_{_OLD}_check_started",
-        f"ALTER INDEX ix_check_results_started RENAME TO ix_{_OLD}_started",
-        f"ALTER SEQUENCE {PARENT}_id_seq OWNED BY NONE",
+        *_SET_ASIDE,
         f"""CREATE TABLE {PARENT} (
             id BIGINT NOT NULL DEFAULT nextval('{PARENT}_id_seq'),
             check_id VARCHAR(200) NOT NULL,
@@ -59,9 +69,7 @@ def upgrade() -> None:
             CONSTRAINT {PARENT}_pkey PRIMARY KEY (id, scheduled_at),
             CONSTRAINT uq_check_results_run UNIQUE (check_id, region, scheduled_at)
         ) PARTITION BY RANGE (scheduled_at)""",
-        f"ALTER SEQUENCE {PARENT}_id_seq OWNED BY {PARENT}.id",
-        f"CREATE INDEX ix_check_results_check_started ON {PARENT} (check_id, started_at)",
-        f"CREATE INDEX ix_check_results_started ON {PARENT} (started_at)",
+        *_TAKE_OVER,
         f"CREATE TABLE {DEFAULT_PARTITION} PARTITION OF {PARENT} DEFAULT",
     ):
         conn.execute(text(statement))
@@ -81,19 +89,12 @@ def downgrade() -> None:
     if conn.dialect.name != "postgresql":
         return
     for statement in (
-        f"ALTER TABLE {PARENT} RENAME TO {_OLD}",
-        f"ALTER TABLE {_OLD} RENAME CONSTRAINT uq_check_results_run TO uq_{_OLD}_run",
-        f"ALTER TABLE {_OLD} RENAME CONSTRAINT {PARENT}_pkey TO {_OLD}_pkey",
-        f"ALTER INDEX ix_check_results_check_started RENAME TO ix_{_OLD}_check_started",
-        f"ALTER INDEX ix_check_results_started RENAME TO ix_{_OLD}_started",
-        f"ALTER SEQUENCE {PARENT}_id_seq OWNED BY NONE",
+        *_SET_ASIDE,
         f"CREATE TABLE {PARENT} (LIKE {_OLD} INCLUDING DEFAULTS)",
         f"ALTER TABLE {PARENT} ADD CONSTRAINT {PARENT}_pkey PRIMARY KEY (id)",
         f"ALTER TABLE {PARENT} ADD CONSTRAINT uq_check_results_run "
         "UNIQUE (check_id, region, scheduled_at)",
-        f"ALTER SEQUENCE {PARENT}_id_seq OWNED BY {PARENT}.id",
-        f"CREATE INDEX ix_check_results_check_started ON {PARENT} (check_id, started_at)",
-        f"CREATE INDEX ix_check_results_started ON {PARENT} (started_at)",
+        *_TAKE_OVER,
         f"INSERT INTO {PARENT} ({_COLUMNS}) SELECT {_COLUMNS} FROM {_OLD}",
         f"DROP TABLE {_OLD} CASCADE",
     ):
