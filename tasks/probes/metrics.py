@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,6 +35,7 @@ from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from tasks.errors import TraceoError
+from tasks.reloaded import Reloaded
 from tasks.store.models import CheckResult
 
 __all__ = [
@@ -106,7 +106,7 @@ def fetch_latest(
         return [LatestResult(*row) for row in conn.execute(stmt)]
 
 
-class ServiceNames:
+class ServiceNames(Reloaded[Mapping[str, str]]):
     """Check id -> service from the check files, reloaded at most every ``ttl`` seconds.
 
     A file that stops validating keeps the last good mapping (and logs why) rather than
@@ -115,23 +115,12 @@ class ServiceNames:
 
     def __init__(self, paths: Iterable[Path | str], ttl: float = 60.0) -> None:
         self.paths = list(paths)
-        self.ttl = ttl
-        self._names: dict[str, str] = {}
-        self._loaded_at: float | None = None
-        self._lock = threading.Lock()
+        super().__init__(self._read, {}, "check -> service map", ttl)
 
-    def __call__(self) -> Mapping[str, str]:
-        with self._lock:
-            now = time.monotonic()
-            if self._loaded_at is None or now - self._loaded_at >= self.ttl:
-                self._loaded_at = now
-                from tasks.probes.loader import load_checks
+    def _read(self) -> Mapping[str, str]:
+        from tasks.probes.loader import load_checks
 
-                try:
-                    self._names = {c.id: c.service for c in load_checks(self.paths)}
-                except TraceoError as exc:
-                    log.warning("Keeping the previous check -> service map: %s", exc)
-            return self._names
+        return {c.id: c.service for c in load_checks(self.paths)}
 
 
 def _seconds(value: Any) -> float | None:

@@ -18,9 +18,6 @@ their own) within a year of the later start. Every problem names the file, the w
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,15 +27,14 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
-from tasks.errors import SpecError, SpecIssue, TraceoError
+from tasks.errors import SpecError, SpecIssue
 from tasks.probes.catalog import AnyCheck
+from tasks.reloaded import Reloaded
 from tasks.slo.maintenance import MaintenanceCalendar
 from tasks.slo.maintenance_spec import MaintenanceWindow
 from tasks.specs import iter_spec_files, load_documents, validation_issues
 
 __all__ = ["MAINTENANCE_KEY", "OVERLAP_HORIZON", "MaintenanceFiles", "load_maintenance"]
-
-log = logging.getLogger("traceo.maintenance")
 
 MAINTENANCE_KEY = "maintenance"
 OVERLAP_HORIZON = timedelta(days=366)
@@ -166,7 +162,7 @@ def load_maintenance(
     return [f.window for f in found]
 
 
-class MaintenanceFiles:
+class MaintenanceFiles(Reloaded[MaintenanceCalendar]):
     """The windows (and checks) under ``paths`` as a calendar, reloaded at most every ``ttl`` s.
 
     For long-running readers such as ``traceo metrics serve``: a file that stops validating
@@ -175,23 +171,11 @@ class MaintenanceFiles:
 
     def __init__(self, paths: Iterable[Path | str], ttl: float = 60.0) -> None:
         self.paths = list(paths)
-        self.ttl = ttl
-        self._calendar = MaintenanceCalendar((), {})
-        self._loaded_at: float | None = None
-        self._lock = threading.Lock()
+        super().__init__(self._read, MaintenanceCalendar((), {}), "maintenance windows", ttl)
 
-    def __call__(self) -> MaintenanceCalendar:
-        with self._lock:
-            now = time.monotonic()
-            if self._loaded_at is None or now - self._loaded_at >= self.ttl:
-                self._loaded_at = now
-                from tasks.probes.loader import load_checks
+    def _read(self) -> MaintenanceCalendar:
+        from tasks.probes.loader import load_checks
 
-                try:
-                    checks = load_checks(self.paths)
-                    windows = load_maintenance(self.paths, checks)
-                    services = {c.id: c.service for c in checks}
-                    self._calendar = MaintenanceCalendar(windows, services)
-                except TraceoError as exc:
-                    log.warning("Keeping the previous maintenance windows: %s", exc)
-            return self._calendar
+        checks = load_checks(self.paths)
+        services = {c.id: c.service for c in checks}
+        return MaintenanceCalendar(load_maintenance(self.paths, checks), services)
