@@ -69,3 +69,13 @@ def require_chromium() -> None:
     """Skip (or fail under CI) when no browser is installed for the browser checks."""
     if not chromium_available():
         missing("no Chromium for browser checks", CHROMIUM_HINT)
+
+
+def require_spark() -> None:
+    """Skip (or fail under CI) when Spark's local mode cannot run: no pyspark, or no Java."""
+    import importlib.util
+
+    if importlib.util.find_spec("pyspark") is None:
+        missing("pyspark is not installed", "uv sync, or pip install 'traceo-jobs[spark]'")
+    if shutil.which("java") is None:
+        missing("no Java for Spark's local mode", "apt-get install openjdk-17-jre-headless")

@@ -50,9 +50,8 @@ def test_a_missing_parent_package_counts_as_missing(monkeypatch) -> None:
 
 def test_an_import_error_names_every_extra_that_provides_the_module() -> None:
     line = missing_extra_message(ModuleNotFoundError("No module named 'boto3'", name="boto3"))
-    assert line == (
-        "boto3 not installed: " + " or ".join(install_hint(e) for e in ("cost", "privacy", "s3"))
-    )
+    extras = ("cost", "athena", "privacy", "s3")
+    assert line == "boto3 not installed: " + " or ".join(install_hint(e) for e in extras)
     sub = ModuleNotFoundError("No module named 'feast.infra'", name="feast.infra")
     assert missing_extra_message(sub) == "feast not installed: pip install 'traceo-jobs[drift]'"
 

@@ -18,7 +18,7 @@ from sqlalchemy import Select, Text, cast, func, null, select
 from sqlalchemy.engine import Engine
 
 from tasks.cost.focus import DECIMAL, TIMESTAMP, find_column
-from tasks.cost.lake import Lake, LakeQuery, months
+from tasks.cost.lake import Lake, LakeEngine, months, open_engine
 from tasks.store.cost_models import CostLine
 
 __all__ = ["SCHEMA", "CostColumns", "lines_from_lake", "lines_from_store"]
@@ -106,20 +106,24 @@ def lines_from_lake(
     period_end: datetime,
     keys: Sequence[str] | None = None,
     lake: Lake | None = None,
+    engine: LakeEngine | None = None,
 ) -> CostColumns:
-    """The allocation columns of the lake's lines charged in the period, read by DuckDB from
-    the period's partitions only.
+    """The allocation columns of the lake's lines charged in the period, read by ``engine``
+    (default: the configured one, :func:`tasks.cost.lake.open_engine`) from the period's
+    partitions only.
 
     With ``keys`` (:func:`tasks.chargeback.allocate.needed_columns`), the engine sums the lines
     that agree on them (exact decimals) and Python receives one row per group, the other
     columns null; the allocation is the same to the cent.
     """
-    lake = lake or Lake.from_settings()
     query = _period_query(period_start, period_end)
     if keys is not None:
         query = _grouped(query, keys)
-    with LakeQuery(lake, months(period_start, period_end)) as engine:
+    if engine is not None:
         table = engine.arrow(query)
+    else:
+        with open_engine(months(period_start, period_end), lake) as opened:
+            table = opened.arrow(query)
     return CostColumns(table.select(SCHEMA.names).cast(SCHEMA).combine_chunks())
 
 

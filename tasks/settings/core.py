@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -78,6 +79,22 @@ class Settings(BaseSettings):
     )
     cost_lake_endpoint_url: str | None = Field(
         default=None, description="an S3-compatible server for `TRACEO_COST_LAKE`"
+    )
+    cost_engine: Literal["duckdb", "spark", "bigquery", "athena"] = Field(
+        default="duckdb",
+        description="the engine that runs cost queries (docs/scale.md): embedded `duckdb` over "
+        "the lake, `spark` over the lake (local, or `TRACEO_SPARK_REMOTE`), or the `bigquery` / "
+        "`athena` table that `TRACEO_COST_ENGINE_BLOCK` names",
+    )
+    spark_remote: str | None = Field(
+        default=None,
+        description="a Spark Connect URL for `TRACEO_COST_ENGINE=spark`, e.g. "
+        "`sc://spark-master:15002` (default: Spark in local mode in the worker)",
+    )
+    cost_engine_block: str | None = Field(
+        default=None,
+        description="the saved `traceo-bigquery-cost-table` or `traceo-athena-cost-table` block "
+        "that `TRACEO_COST_ENGINE=bigquery|athena` queries",
     )
     gcp_billing_endpoint: str | None = Field(
         default=None,

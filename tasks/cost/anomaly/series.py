@@ -13,8 +13,9 @@ there the totals are used instead, never both.
 
 Aggregation happens in SQL, grouped by day and the few columns a monitor needs; the result is
 pivoted into the (series x day) matrix that :mod:`tasks.cost.anomaly.scoring` scores. Queries
-over lines run on DuckDB over the lake's partitions of the window's billing periods
-(:class:`tasks.cost.lake.LakeQuery`); given a store engine as ``lines`` instead, the same
+over lines run on the configured engine (:func:`tasks.cost.lake.open_engine`: embedded DuckDB by
+default) over the lake's partitions of the window's billing periods, or on the lake engine given
+as ``lines``; given a store engine as ``lines`` instead, the same
 statements run on the store's ``cost_lines`` (installs not yet migrated; the differential tests).
 Tag totals are records of the store.
 """
@@ -34,7 +35,7 @@ from sqlalchemy import Double, Engine, Text, cast, func, select
 from sqlalchemy.exc import OperationalError
 
 from tasks.cost.anomaly.monitors import Monitor
-from tasks.cost.lake import Lake, LakeQuery, months
+from tasks.cost.lake import LakeEngine, months, open_engine
 from tasks.errors import ServiceUnavailableError
 from tasks.store import CostLine, CostTagTotal
 
@@ -52,8 +53,8 @@ UNTAGGED = "(untagged)"
 NO_VALUE = "(none)"
 TOTAL_KEY = "total"
 _DAY = pd.Timedelta(days=1)
-# Where lines are read: the configured lake (None), another lake query, or a store engine.
-Lines = Engine | LakeQuery | None
+# Where lines are read: the configured engine (None), another lake engine, or a store engine.
+Lines = Engine | LakeEngine | None
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ def _filtered(
 
 
 def _read_lines(lines: Lines, stmt: Any, first: date, last: date) -> pd.DataFrame:
-    """Run a statement over cost lines: on the lake (periods of ``first..last``) or the store."""
+    """Run a statement over cost lines: on a lake engine (periods of ``first..last``) or the
+    store."""
     if isinstance(lines, Engine):
         return _read(lines, stmt)
     if lines is not None:
@@ -115,7 +117,7 @@ def _read_lines(lines: Lines, stmt: Any, first: date, last: date) -> pd.DataFram
     lo = pd.Timestamp(first).to_pydatetime()
     # one period more: a line charged over several days belongs to the period it starts in
     periods = months(lo - pd.Timedelta(days=31), lo + (last - first) + _DAY)
-    with LakeQuery(Lake.from_settings(), periods) as query:
+    with open_engine(periods) as query:
         return query.frame(stmt)
 
 

@@ -1,4 +1,5 @@
-"""Queries over the cost lake, run by embedded DuckDB; Python receives the aggregates only.
+"""Queries over the cost lake, run by embedded DuckDB (the default engine, see
+:mod:`tasks.cost.lake.engines`); Python receives the aggregates only.
 
 The lake's current files of the billing periods a query touches are registered as an Arrow
 dataset (DuckDB pushes filters and projections into its scan) behind a view named
@@ -60,6 +61,8 @@ def fingerprint(rows: pa.Table) -> int:
 
 class LakeQuery:
     """A DuckDB connection with ``cost_lines`` over the lake's partitions of some periods."""
+
+    name = "duckdb"
 
     def __init__(self, lake: Lake, periods: Iterable[str] | None = None) -> None:
         import duckdb
