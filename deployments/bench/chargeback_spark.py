@@ -111,14 +111,13 @@ def run(quick: bool) -> list[Measurement]:
     if importlib.util.find_spec("pyspark") is None or shutil.which("java") is None:
         note = "skipped: pyspark or Java is not installed (nothing measured)"
         return [Measurement("chargeback_spark", 0.0, 0.0, "s", 0.0, _TARGET, False, note)]
-    from tasks.cost.lake.spark import spark_session
+    from tasks.cost.lake.spark import stop_spark_sessions
 
     try:
         with tempfile.TemporaryDirectory(prefix="traceo-bench-spark-") as root:
             result = compare(rows, root)
     finally:
-        spark_session().stop()
-        spark_session.cache_clear()
+        stop_spark_sessions()
     spark_s, duckdb_s = result["spark_s"], result["duckdb_s"]
     ratio = duckdb_s / spark_s if spark_s > 0 else float("inf")
     agree = result["identical"]

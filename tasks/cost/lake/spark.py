@@ -7,16 +7,21 @@ Money stays exact: the lake's ``decimal128(38, 12)`` is Spark's ``DECIMAL(38, 12
 come back as the same Arrow type. The session runs in UTC.
 
 One session per process (:func:`spark_session`): ``local[2]`` without ``TRACEO_SPARK_REMOTE``,
-else ``SparkSession.builder.remote(url)``. A cluster reads the files by their paths, so its lake
-must be one it can reach (``s3://`` is read as ``s3a://``, which needs the cluster's S3
-configuration); a local directory only works in local mode.
+else ``SparkSession.builder.remote(url)``. In local mode a result is written as Parquet under
+``$TRACEO_HOME/spark-results`` and read back, not collected: collecting holds the whole result in
+the driver's heap several times over, and chargeback's can have a row per resource (10M rows ran
+a 4 GB driver out of memory). A cluster streams its result as Arrow over Spark Connect; it reads
+the lake's files by their paths, so its lake must be one it can reach (``s3://`` is read as
+``s3a://``, which needs the cluster's S3 configuration): a local directory only works locally.
 """
 
 from __future__ import annotations
 
-import functools
+import contextlib
+import os
 import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -30,7 +35,7 @@ from tasks.cost.lake.layout import LAKE_SCHEMA
 from tasks.cost.lake.storage import Lake, LakeDataError
 from tasks.errors import ConfigurationError
 
-__all__ = ["SparkQuery", "spark_session"]
+__all__ = ["SparkQuery", "spark_session", "stop_spark_sessions"]
 
 LOCAL_MASTER = "local[2]"
 _LOCAL_CONFIG = {
@@ -38,10 +43,16 @@ _LOCAL_CONFIG = {
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "2",
     "spark.sql.session.timeZone": "UTC",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",  # read back as UTC instants
+    # local mode talks to itself only: on loopback, whatever the host name resolves to
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
 }
 
 
-@functools.cache
+_sessions: dict[str | None, Any] = {}
+
+
 def spark_session(remote: str | None = None) -> Any:
     """This process's Spark session: local mode, or Spark Connect at ``remote``.
 
@@ -49,6 +60,18 @@ def spark_session(remote: str | None = None) -> Any:
         ConfigurationError: local mode without Java.
         EngineUnavailableError: the Spark Connect server does not answer, or Spark fails to start.
     """
+    if remote not in _sessions:
+        _sessions[remote] = _start(remote)
+    return _sessions[remote]
+
+
+def stop_spark_sessions() -> None:
+    """Stop the sessions :func:`spark_session` started (the next call starts a new one)."""
+    while _sessions:
+        _sessions.popitem()[1].stop()
+
+
+def _start(remote: str | None) -> Any:
     from pyspark.sql import SparkSession
 
     where = remote or LOCAL_MASTER
@@ -60,6 +83,8 @@ def spark_session(remote: str | None = None) -> Any:
             raise ConfigurationError(
                 f"cost engine spark ({where}): no Java found (Spark needs Java 17+ on PATH)"
             )
+        # read by the JVM before any configuration: keeps its address lookup on loopback too
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = SparkSession.builder.master(LOCAL_MASTER).appName("traceo")
         for key, value in _LOCAL_CONFIG.items():
             builder = builder.config(key, value)
@@ -110,6 +135,7 @@ class SparkQuery(TranspiledEngine):
         super().__init__(periods)
         self.lake = lake
         self.where = remote or LOCAL_MASTER
+        self.remote = remote
         self.session = spark_session(remote)
         files = [self._url(path) for path in lake.dataset(lake.partitions(self.periods)).files]
         schema = from_arrow_schema(LAKE_SCHEMA)
@@ -128,13 +154,35 @@ class SparkQuery(TranspiledEngine):
 
     def run(self, sql: str) -> pa.Table:
         try:
-            table: pa.Table = self.session.sql(sql).toArrow()
+            result = self.session.sql(sql)
+            if self.remote:
+                table: pa.Table = result.toArrow()
+                return table
+            return self._through_files(result)
         except Exception as exc:  # AnalysisException, Py4JJavaError, gRPC errors
             raise LakeDataError(
                 f"cost engine spark ({self.where}) over cost lake {self.lake.display}: query "
                 f"failed ({_first_line(exc)})"
             ) from None
-        return table
+
+    def _through_files(self, result: Any) -> pa.Table:
+        """Local mode: the result written as Parquet by the tasks, read back in part order (a
+        sorted result's parts are in sort order)."""
+        import pyarrow.parquet as pq
+
+        from tasks.settings import get_settings
+
+        scratch = get_settings().home / "spark-results"
+        scratch.mkdir(parents=True, exist_ok=True)
+        out = tempfile.mkdtemp(dir=scratch)
+        try:
+            result.write.mode("overwrite").parquet(f"file://{out}")
+            return pq.read_table(out)
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
 
     def close(self) -> None:
-        self.session.catalog.dropTempView(self.view)
+        # After the engine failed (its JVM gone), dropping the view fails too: the first error
+        # is the one to report, not this one.
+        with contextlib.suppress(Exception):
+            self.session.catalog.dropTempView(self.view)

@@ -26,17 +26,19 @@ from tasks.chargeback import (
 from tasks.chargeback.tasks import DEFAULT_CONFIG_DIR
 from tasks.cost.anomaly.series import load_breakdown, load_charges, load_monitor_series
 from tasks.cost.ingest import ingest_source
-from tasks.cost.lake import EngineUnavailableError, Lake, LakeQuery, open_engine
+from tasks.cost.lake import EngineUnavailableError, Lake, LakeDataError, LakeQuery, open_engine
 from tasks.cost.sources.focus_files import FocusFileSource
+from tasks.cost.sources.snapshot import StaticCostSource
 from tasks.errors import ConfigurationError
 from tasks.extras import EXTRA_MODULES
 from tasks.settings import get_settings
 from tasks.store import get_engine
 from tests.cost.anomaly.helpers import EC2_US, START, cost_line, insert_lines, monitor
 from tests.cost.anomaly.helpers import scenario as seasonal
-from tests.cost.helpers import SAMPLE
+from tests.cost.helpers import SAMPLE, focus_row
 from tests.services import require_spark
 
+SEPTEMBER = (date(2024, 9, 1), date(2024, 10, 1))
 MONITORS = [
     monitor("total", "total"),
     monitor("services", "service"),
@@ -48,12 +50,10 @@ MONITORS = [
 @pytest.fixture(scope="module")
 def spark():
     require_spark()
-    from tasks.cost.lake.spark import spark_session
+    from tasks.cost.lake.spark import spark_session, stop_spark_sessions
 
-    session = spark_session()
-    yield session
-    session.stop()
-    spark_session.cache_clear()
+    yield spark_session()
+    stop_spark_sessions()
 
 
 @pytest.fixture
@@ -174,3 +174,25 @@ def test_the_chargeback_spark_bench_allocates_identical_cents(spark, tmp_path):
     assert result["keys"] == 201  # 200 teams and the unallocated
     assert result["groups"][0] == result["groups"][1] > 0
     assert WORKLOADS["chargeback_spark"] == "deployments.bench.chargeback_spark"
+
+
+def test_a_truncated_lake_file_is_named_before_spark_reads_it(spark):
+    ingest_source(get_engine(), StaticCostSource("s", [focus_row()]), *SEPTEMBER)
+    lake = Lake.from_settings()
+    [path] = lake.files(lake.partitions(["2024-09"]))
+    with open(path, "rb+") as file:
+        file.truncate(len(file.read()) // 2)
+    from tasks.cost.lake.spark import SparkQuery
+
+    with pytest.raises(LakeDataError, match=r"billing_period=2024-09/part-.*unreadable Parquet"):
+        SparkQuery(lake, ["2024-09"])
+
+
+def test_a_failing_spark_query_is_one_line_naming_the_engine(spark):
+    from tasks.cost.lake.spark import SparkQuery
+
+    with SparkQuery(Lake.from_settings(), []) as engine, pytest.raises(LakeDataError) as caught:
+        engine.run("SELECT no_such_column FROM cost_lines_nowhere")
+    message = str(caught.value)
+    assert message.startswith("cost engine spark (local[2]) over cost lake ")
+    assert "query failed (" in message and "\n" not in message
