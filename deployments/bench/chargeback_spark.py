@@ -125,7 +125,7 @@ def run(quick: bool) -> list[Measurement]:
         f"{rows:,} generated lines of 2024-09 in a throw-away lake (written untimed), summed by "
         f"each engine to the rules' columns ({result['groups'][0]:,} groups from Spark, "
         f"{result['groups'][1]:,} from DuckDB), then the same allocate + reconcile; ours = "
-        f"pyspark local[2] (session start and a warm-up run untimed), reference = embedded "
+        f"pyspark local[2] (session start and a first query untimed), reference = embedded "
         f"DuckDB; source total {result['total']:.2f} USD; cents per team and unallocated "
         f"{'IDENTICAL' if agree else 'DIFFER for ' + str(result['differing']) + ' keys'} "
         f"({result['keys']} keys); times for information only"
