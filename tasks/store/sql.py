@@ -1,14 +1,16 @@
-"""SQL expressions that differ between the store's backends (SQLite and PostgreSQL)."""
+"""SQL expressions that differ between the store's backends (SQLite and PostgreSQL) and DuckDB."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Insert, cast, extract, func
+from sqlalchemy import BigInteger, Connection, Insert, Text, cast, extract, func
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
-__all__ = ["dialect_insert", "epoch_seconds", "execute_many"]
+__all__ = ["dialect_insert", "epoch_seconds", "execute_many", "json_text"]
 
 
 def epoch_seconds(dialect: str, column: Any) -> ColumnElement[Any]:
@@ -56,3 +58,41 @@ def execute_many(conn: Connection, stmt: Insert, rows: Sequence[Mapping[str, Any
     if not compiled.positional:
         params = [dict(zip(names, values, strict=True)) for values in params]
     conn.exec_driver_sql(str(compiled), params)
+
+
+class json_text(FunctionElement[str]):
+    """The JSON text of ``key``'s value in a JSON object column (``'"prod"'``, ``'5'``,
+    ``'true'``), NULL where the key is absent or the column is not an object.
+
+    One form for the store and the cost lake: PostgreSQL's ``json -> key``; SQLite (3.38+) and
+    DuckDB share ``-> '$."key"'``. Keys holding ``"`` or ``\\`` are refused (no cloud allows
+    them in tag keys).
+    """
+
+    type = Text()
+    inherit_cache = True
+
+    def __init__(self, column: Any, key: str) -> None:
+        if '"' in key or "\\" in key:
+            raise ValueError(f"a JSON key may not contain a quote or a backslash: {key!r}")
+        self.json_key = key
+        super().__init__(column)
+
+
+@compiles(json_text)
+def _json_text_path(element: json_text, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    path = _quoted(f'$."{element.json_key}"')
+    return f"CAST(({compiler.process(column, **kw)} -> {path}) AS TEXT)"
+
+
+@compiles(json_text, "postgresql")
+def _json_text_key(element: json_text, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return f"CAST(({compiler.process(column, **kw)} -> {_quoted(element.json_key)}) AS TEXT)"
+
+
+def _quoted(text: str) -> str:
+    """A SQL string literal (inline, not a parameter: GROUP BY must repeat the same expression
+    for DuckDB to match it with the SELECT's)."""
+    return "'" + text.replace("'", "''") + "'"

@@ -1,8 +1,11 @@
 """Queries over the cost lake, run by embedded DuckDB; Python receives the aggregates only.
 
-The lake's current files of the billing periods a query touches are registered as an Arrow
-dataset (DuckDB pushes filters and projections into its scan) behind a view named
-``cost_lines`` with the store's column names. The queries are the SQLAlchemy Core statements
+The lake's current files of the billing periods a query touches (each file's footer checked
+first: corrupt, truncated or drifted files are named) are read behind a view named
+``cost_lines`` with the store's column names: by DuckDB's own Parquet reader for a local lake,
+as an Arrow dataset for S3 (DuckDB's httpfs extension is downloaded at run time, which these
+machines cannot do; Arrow's S3 filesystem needs nothing more). Either way DuckDB pushes
+filters and projections into the scan. The queries are the SQLAlchemy Core statements
 the store runs (written once against :class:`tasks.store.CostLine`), compiled to SQL with
 positional parameters: the same statement runs on the store and on the lake, which is what the
 differential tests compare.
@@ -16,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.fs as pafs
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql import Select
 
@@ -72,8 +76,14 @@ class LakeQuery:
         # Large GROUP BYs and sorts spill here instead of failing (local disk, also for S3 lakes).
         spill = get_settings().home / "duckdb-spill"
         self.con.execute("SET temp_directory = ?", [str(spill)])
-        dataset = lake.dataset(lake.partitions(periods))
-        self.con.register("lake_files", dataset)
+        self.con.execute("SET enable_progress_bar = false")
+        dataset = lake.dataset(lake.partitions(periods))  # every file checked: corrupt, drift
+        if isinstance(lake.fs, pafs.LocalFileSystem) and dataset.files:
+            # DuckDB's own Parquet reader scans local files ~3x faster than through Arrow
+            files = ", ".join("'" + path.replace("'", "''") + "'" for path in dataset.files)
+            self.con.execute(f"CREATE VIEW lake_files AS SELECT * FROM read_parquet([{files}])")
+        else:  # S3 (read by Arrow's filesystem: no httpfs extension here) or no files yet
+            self.con.register("lake_files", dataset)
         columns = ", ".join(f'"{name}" AS "{STORE_NAMES[name]}"' for name in LAKE_SCHEMA.names)
         self.con.execute(f"CREATE VIEW cost_lines AS SELECT {columns} FROM lake_files")
 
