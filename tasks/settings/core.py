@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     cost_lake_endpoint_url: str | None = Field(
         default=None, description="an S3-compatible server for `TRACEO_COST_LAKE`"
     )
+    cost_lake_block: str | None = Field(
+        default=None,
+        description="a saved `traceo-cost-lake` block (its bucket, endpoint and AWS "
+        "credentials block); wins over `TRACEO_COST_LAKE`",
+    )
     gcp_billing_endpoint: str | None = Field(
         default=None,
         description="a Cloud Billing API endpoint for local runs (e.g. the fake in "

@@ -23,6 +23,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 import pyarrow as pa
 import pyarrow.dataset as pads
@@ -67,17 +68,33 @@ class Lake:
 
     @classmethod
     def from_settings(cls) -> Lake:
-        """The lake ``TRACEO_COST_LAKE`` names (default: ``$TRACEO_HOME/lake``)."""
+        """The lake of the ``TRACEO_COST_LAKE_BLOCK`` block, else of ``TRACEO_COST_LAKE``
+        (default: ``$TRACEO_HOME/lake``)."""
         from tasks.settings import get_settings
 
         settings = get_settings()
+        if settings.cost_lake_block:
+            from blocks.cost_lake import CostLakeLocation
+
+            block = CostLakeLocation.load(settings.cost_lake_block)
+            return cast(CostLakeLocation, block).open()
         return cls.at(
             settings.cost_lake or str(settings.home / "lake"), settings.cost_lake_endpoint_url
         )
 
     @classmethod
-    def at(cls, url: str, endpoint_url: str | None = None) -> Lake:
-        """A lake at a directory or ``s3://bucket/prefix`` (``endpoint_url``: S3-compatible)."""
+    def at(
+        cls,
+        url: str,
+        endpoint_url: str | None = None,
+        *,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        session_token: str | None = None,
+        region: str | None = None,
+    ) -> Lake:
+        """A lake at a directory or ``s3://bucket/prefix`` (``endpoint_url``: S3-compatible;
+        without keys, S3 credentials come from the environment, as for boto3)."""
         if not url.startswith("s3://"):
             local = pafs.LocalFileSystem()
             local.create_dir(url, recursive=True)
@@ -85,10 +102,18 @@ class Lake:
         bucket_and_prefix = url.removeprefix("s3://").strip("/")
         if not bucket_and_prefix:
             raise ConfigurationError(f"cost lake {url!r} names no bucket")
-        options: dict[str, object] = {}
+        options: dict[str, object] = {"region": region} if region else {}
         if endpoint_url:
             scheme, _, host = endpoint_url.partition("://")
-            options = {"endpoint_override": host, "scheme": scheme, "region": "us-east-1"}
+            options = {
+                "region": "us-east-1",
+                **options,
+                "endpoint_override": host,
+                "scheme": scheme,
+            }
+        if access_key and secret_key:
+            options |= {"access_key": access_key, "secret_key": secret_key}
+            options |= {"session_token": session_token} if session_token else {}
         lake = cls(pafs.S3FileSystem(**options), bucket_and_prefix, url)
         lake._check_bucket(bucket_and_prefix.split("/", 1)[0])
         return lake
