@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Double, Engine, cast, func, select
+from sqlalchemy import Double, Engine, and_, cast, func, select
 from sqlalchemy.exc import OperationalError
 
 from tasks.cost.anomaly.monitors import Monitor
@@ -175,23 +175,20 @@ def _line_frame(
         columns.append(CostLine.sub_account_id.label("value"))
     elif monitor.dimension == "tag":
         assert monitor.tag is not None
-        columns += [
-            CostLine.source,
-            CostLine.billing_account_id,
-            json_text(CostLine.tags, monitor.tag).label("tag"),
-        ]
+        columns.append(json_text(CostLine.tags, monitor.tag).label("tag"))
     stmt = select(*columns, _metric(monitor, CostLine))
     stmt = _filtered(stmt, monitor, CostLine, first, last, usage=not purchases)
     if purchases:
         stmt = stmt.where(CostLine.charge_category == "Purchase")
+    elif monitor.dimension == "tag":  # scopes with daily tag totals count those, not lines
+        for source, account in sorted(_tag_total_scopes(engine, monitor, first, last)):
+            stmt = stmt.where(
+                ~and_(CostLine.source == source, CostLine.billing_account_id == account)
+            )
     frame = _read_lines(lines, stmt.group_by(*columns).order_by(*columns), first, last)
     if monitor.dimension == "tag" and not frame.empty:
-        covered = set() if purchases else _tag_total_scopes(engine, monitor, first, last)
-        scope = list(zip(frame["source"], frame["billing_account_id"], strict=True))
-        frame = frame.loc[[s not in covered for s in scope]]
         distinct = {t: _tag_value(t) for t in frame["tag"].unique()}
-        frame = frame.assign(value=frame["tag"].map(distinct))
-        frame = frame.drop(columns=["tag", "source", "billing_account_id"])
+        frame = frame.assign(value=frame["tag"].map(distinct)).drop(columns=["tag"])
     return frame
 
 
