@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Insert, Text, cast, extract, func
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
+
+from tasks.store.models import UTCDateTime
 
 __all__ = ["dialect_insert", "epoch_seconds", "execute_many", "json_text"]
 
@@ -51,7 +54,10 @@ def execute_many(conn: Connection, stmt: Insert, rows: Sequence[Mapping[str, Any
         raise ValueError(f"rows must give exactly the columns {sorted(names)}, not {sorted(keys)}")
     columns = {}
     for name in names:
-        convert = stmt.table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        column_type = stmt.table.c[name].type
+        convert = column_type.dialect_impl(dialect).bind_processor(dialect)
+        if dialect.name == "sqlite" and isinstance(column_type, UTCDateTime):
+            convert = _sqlite_utc_text  # what SQLAlchemy stores, without its per-value layers
         values = [row[name] for row in rows]
         columns[name] = values if convert is None else [convert(v) for v in values]
     params: list[Any] = list(zip(*columns.values(), strict=True))
@@ -96,3 +102,12 @@ def _quoted(text: str) -> str:
     """A SQL string literal (inline, not a parameter: GROUP BY must repeat the same expression
     for DuckDB to match it with the SELECT's)."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def _sqlite_utc_text(value: datetime | None) -> str | None:
+    """A UTC datetime as SQLite's DATETIME text (``2024-09-01 12:00:00.000000``)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store; use timezone-aware UTC")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
