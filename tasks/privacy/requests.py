@@ -16,27 +16,27 @@ here name it, never an identity.
 from __future__ import annotations
 
 import calendar
+import functools
 import math
 import re
 import threading
 import uuid
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 
 from tasks.errors import NotFoundError, PermanentError
 from tasks.privacy.characters import identifier_problem, text_problem
 from tasks.specs import field_path
 from tasks.store.engine import session_scope
 from tasks.store.privacy_models import DsrRequest, IntakeDelivery
+from tasks.store.sql import dialect_insert
 
 __all__ = [
     "REPLAY_WINDOW",
@@ -47,6 +47,7 @@ __all__ = [
     "InvalidRequestError",
     "Jurisdiction",
     "NewRequest",
+    "PendingRequest",
     "ReplayedDeliveryError",
     "RequestType",
     "add_months",
@@ -63,6 +64,7 @@ __all__ = [
     "record_flow_runs",
     "record_start_failure",
     "set_status",
+    "store_requests",
 ]
 
 RequestType = Literal["access", "erasure", "correction", "opt-out"]
@@ -259,13 +261,30 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-# The intake's statements, built once with values passed as parameters: SQLAlchemy reuses their
-# compiled form instead of building clauses and cache keys on every request (a fifth of its cost).
-_INSERT_DELIVERY = insert(IntakeDelivery)
-_INSERT_REQUEST = insert(DsrRequest)
+@dataclass(frozen=True)
+class PendingRequest:
+    """A validated request waiting to be stored, with the delivery that brought it (if any)."""
+
+    new: NewRequest
+    delivery_id: str | None
+    received_at: datetime
+
+
+# The intake's statements, built once per dialect with values passed as parameters: SQLAlchemy
+# reuses their compiled form instead of building clauses and cache keys on every request. Inserts
+# skip a row whose unique key exists (ON CONFLICT DO NOTHING): a replay or a ticket stored by a
+# concurrent writer is told by the row count, without an error that would abort the transaction
+# of the whole batch around it.
 _FIND_TICKET = select(DsrRequest.public_id, DsrRequest.due_at, DsrRequest.status).where(
     DsrRequest.source == bindparam("source"), DsrRequest.ticket_id == bindparam("ticket_id")
 )
+
+
+@functools.cache
+def _insert_ignoring(dialect: str, model: type[DsrRequest | IntakeDelivery]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: a row back iff it was inserted."""
+    return dialect_insert(dialect)(model).on_conflict_do_nothing().returning(model.id)
+
 
 _SQLITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
@@ -281,18 +300,14 @@ def _writing(engine: Engine) -> AbstractContextManager[object]:
     return _SQLITE_LOCKS.setdefault(engine, threading.Lock())
 
 
-def record_delivery(
-    conn: Connection | Session, source: str, delivery_id: str, now: datetime
-) -> None:
+def record_delivery(conn: Connection, source: str, delivery_id: str, now: datetime) -> None:
     """Remember an accepted delivery; raises :class:`ReplayedDeliveryError` if seen before.
 
-    Runs inside the caller's transaction (a Connection or a Session), which a replay aborts.
+    Runs inside the caller's transaction; nothing is written for a replay.
     """
     values = {"source": source, "delivery_id": delivery_id[:200], "received_at": now}
-    try:
-        conn.execute(_INSERT_DELIVERY, values)
-    except IntegrityError:
-        raise ReplayedDeliveryError(f"{source} delivery already accepted") from None
+    if conn.execute(_insert_ignoring(conn.dialect.name, IntakeDelivery), values).first() is None:
+        raise ReplayedDeliveryError(f"{source} delivery already accepted")
 
 
 def prune_deliveries(engine: Engine, before: datetime, ids_before: datetime | None = None) -> int:
@@ -310,6 +325,54 @@ def prune_deliveries(engine: Engine, before: datetime, ids_before: datetime | No
         return int(conn.execute(delete(IntakeDelivery).where(old)).rowcount)
 
 
+def _store(conn: Connection, pending: PendingRequest) -> CreatedRequest:
+    new, now = pending.new, pending.received_at
+    if pending.delivery_id is not None:
+        record_delivery(conn, new.source, pending.delivery_id, now)
+    ticket = {"source": new.source, "ticket_id": new.ticket_id}
+    public_id, due_at = str(uuid.uuid4()), due_date(new.jurisdiction, now)
+    row = {
+        "public_id": public_id,
+        "source": new.source,
+        "ticket_id": new.ticket_id,
+        "request_type": new.request_type,
+        "jurisdiction": new.jurisdiction,
+        "status": "received",
+        "received_at": now,
+        "due_at": due_at,
+        "identities": new.identities.model_dump(exclude_none=True),
+        "corrections": new.corrections,
+        "start_attempts": 0,
+        "updated_at": now,
+    }
+    if conn.execute(_insert_ignoring(conn.dialect.name, DsrRequest), row).first() is not None:
+        return CreatedRequest(public_id, due_at, True, "received")
+    # The ticket is stored already (before, earlier in this batch, or by a concurrent writer
+    # whose commit the insert waited for): answer with that request.
+    existing = conn.execute(_FIND_TICKET, ticket).one()
+    return CreatedRequest(existing.public_id, existing.due_at, False, existing.status)
+
+
+def store_requests(
+    engine: Engine, pending: Sequence[PendingRequest]
+) -> list[CreatedRequest | ReplayedDeliveryError]:
+    """Store each request (or find the one stored for its ticket) in one transaction.
+
+    The intake's group commit (:mod:`deployments.intake.writer`): one commit for many requests.
+    A replayed delivery gets its :class:`ReplayedDeliveryError` in its place and writes nothing;
+    the others are unaffected. Nothing is stored unless the transaction commits. Core
+    statements, not the ORM: this is the intake's hot path.
+    """
+    with _writing(engine), engine.begin() as conn:
+        out: list[CreatedRequest | ReplayedDeliveryError] = []
+        for one in pending:
+            try:
+                out.append(_store(conn, one))
+            except ReplayedDeliveryError as exc:
+                out.append(exc)
+        return out
+
+
 def create_request(
     engine: Engine,
     new: NewRequest,
@@ -320,43 +383,12 @@ def create_request(
     """Store ``new`` (or find the request already stored for its ticket) in one transaction.
 
     With ``delivery_id`` the delivery is recorded in the same transaction, so a replay is refused
-    (:class:`ReplayedDeliveryError`) and a refused request leaves nothing behind. Core statements,
-    not the ORM: this is the intake's hot path (see ``deployments/bench/intake_throughput.py``).
+    (:class:`ReplayedDeliveryError`) and a refused request leaves nothing behind.
     """
-    now = now or _now()
-    ticket = {"source": new.source, "ticket_id": new.ticket_id}
-    for attempt in range(2):
-        try:
-            with _writing(engine), engine.begin() as conn:
-                if delivery_id is not None:
-                    record_delivery(conn, new.source, delivery_id, now)
-                existing = conn.execute(_FIND_TICKET, ticket).first()
-                if existing is not None:
-                    return CreatedRequest(
-                        existing.public_id, existing.due_at, False, existing.status
-                    )
-                public_id, due_at = str(uuid.uuid4()), due_date(new.jurisdiction, now)
-                row = {
-                    "public_id": public_id,
-                    "source": new.source,
-                    "ticket_id": new.ticket_id,
-                    "request_type": new.request_type,
-                    "jurisdiction": new.jurisdiction,
-                    "status": "received",
-                    "received_at": now,
-                    "due_at": due_at,
-                    "identities": new.identities.model_dump(exclude_none=True),
-                    "corrections": new.corrections,
-                    "start_attempts": 0,
-                    "updated_at": now,
-                }
-                conn.execute(_INSERT_REQUEST, row)
-                return CreatedRequest(public_id, due_at, True, "received")
-        except IntegrityError:
-            # Another writer stored the same ticket between our read and insert: read it back.
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+    (result,) = store_requests(engine, [PendingRequest(new, delivery_id, now or _now())])
+    if isinstance(result, ReplayedDeliveryError):
+        raise result
+    return result
 
 
 def load_request(engine: Engine, public_id: str) -> DsrRequest:
