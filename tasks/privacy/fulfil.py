@@ -102,6 +102,12 @@ def begin(engine: Engine, request_id: str, actor: str) -> dict[str, Any]:
     request = _request(engine, request_id)
     if request.status == "rejected":
         raise PermanentError(f"data-subject request {request_id} was rejected")
+    if request.identities_dropped_at is not None and request.closed_at is None:
+        raise PermanentError(
+            f"data-subject request {request_id} was left failed past the retention period "
+            "(TRACEO_DSR_IDENTITY_RETENTION_DAYS) and its identities dropped: it needs a new "
+            "request"
+        )
     datamap = resolve_datamap()
     summary = {
         "request_type": request.request_type,

@@ -1,7 +1,8 @@
-"""Keep less: what a closed request stops holding, and when.
+"""Keep less: what a closed or abandoned request stops holding, and when.
 
-A request closed (completed or rejected) more than ``TRACEO_DSR_IDENTITY_RETENTION_DAYS`` ago
-keeps what proves compliance (ticket, type, jurisdiction, dates, outcome, its audit entries) and
+A request closed (completed or rejected) more than ``TRACEO_DSR_IDENTITY_RETENTION_DAYS`` ago,
+or left ``failed`` with no activity (no rerun, no status change) for as long, keeps what proves
+compliance (ticket, type, jurisdiction, dates, outcome, its audit entries) and
 a keyed hash of each identity (HMAC-SHA256 under ``TRACEO_DSR_IDENTITY_KEY``, so a later request
 from the same person can be matched without the plaintext); its identities and corrected values
 are emptied. An access bundle whose link has expired is removed with every file exported for it.
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import ColumnElement, Engine, select, update
 
 from tasks.privacy import audit, progress
 from tasks.privacy.package import BundleSink
@@ -37,18 +38,22 @@ def identity_hashes(identities: dict[str, Any], key: bytes) -> dict[str, str]:
     }
 
 
+def _forgettable(before: datetime) -> ColumnElement[bool]:
+    """Closed before ``before``, or failed with no activity since (a rerun makes it in progress)."""
+    failed_and_left = (DsrRequest.status == "failed") & (DsrRequest.updated_at < before)
+    return DsrRequest.identities_dropped_at.is_(None) & (
+        (DsrRequest.closed_at < before) | failed_and_left
+    )
+
+
 def forget_identities(
-    engine: Engine, key: bytes, closed_before: datetime, now: datetime, actor: str
+    engine: Engine, key: bytes, before: datetime, now: datetime, actor: str
 ) -> int:
-    """Replace the identities of requests closed before ``closed_before`` by keyed hashes.
+    """Swap for keyed hashes the identities of requests closed, or failed and left, by ``before``.
 
     Returns how many requests were changed; each gets a ``forget_identities`` audit entry.
     """
-    due = (
-        select(DsrRequest.public_id)
-        .where(DsrRequest.closed_at < closed_before, DsrRequest.identities_dropped_at.is_(None))
-        .order_by(DsrRequest.closed_at)
-    )
+    due = select(DsrRequest.public_id).where(_forgettable(before)).order_by(DsrRequest.updated_at)
     with session_scope(engine) as session:
         ids = list(session.scalars(due))
     forgotten = 0
@@ -58,9 +63,9 @@ def forget_identities(
             row = session.scalars(
                 select(DsrRequest)
                 .where(DsrRequest.public_id == public_id)
-                .where(DsrRequest.identities_dropped_at.is_(None))
+                .where(_forgettable(before))  # rerun or already forgotten meanwhile: left alone
             ).first()
-            if row is None:  # another run got there first
+            if row is None:
                 continue
             hashes = identity_hashes(dict(row.identities or {}), key)
             corrected = sorted(row.corrections or {})

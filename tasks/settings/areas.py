@@ -107,7 +107,8 @@ class PrivacySettings(BaseSettings):
         default=30,
         ge=0,
         le=3650,
-        description="days after closure a request keeps its plaintext identities and corrections",
+        description="days after closure (or a failed request's last activity) a request keeps "
+        "its plaintext identities and corrections",
     )
 
     @property

@@ -172,3 +172,33 @@ def test_forgetting_needs_an_identity_key_of_16_characters(monkeypatch):
     assert "s3cr3t-val" not in str(caught.value)
     monkeypatch.setenv("TRACEO_DSR_IDENTITY_KEY", KEY.decode())
     assert identity_key() == KEY
+
+
+def test_a_request_left_failed_past_the_retention_period_is_minimised_too(store_engine):
+    from tasks.privacy import fulfil
+
+    failed = _request(store_engine, "PRIV-1")
+    retried = _request(store_engine, "PRIV-2")
+    waiting = _request(store_engine, "PRIV-3")
+    for request_id in (failed, retried):
+        set_status(store_engine, request_id, "failed", "PermanentError")
+    set_status(store_engine, waiting, "waiting", "ServiceUnavailableError")
+    later = datetime.now(UTC) + timedelta(days=31)
+    set_status(store_engine, retried, "in_progress")  # on-call reran it: active again
+
+    # last activity less than the retention period ago: kept as it is
+    assert forget_identities(store_engine, KEY, later - timedelta(days=32), later, "test") == 0
+    assert forget_identities(store_engine, KEY, later - timedelta(days=30), later, "test") == 1
+    row = load_request(store_engine, failed)
+    assert row.identities == {} and row.status == "failed" and row.closed_at is None
+    assert row.identity_hashes == identity_hashes({"email": EMAIL, "phone": PHONE}, KEY)
+    assert EMAIL not in _stored_text(store_engine, failed)
+    assert [e.step for e in audit.entries_for(store_engine, failed)] == ["forget_identities"]
+    # a request rerun since keeps its identities, and so does a waiting one (an outage: it is
+    # retried once the datastore is back, and the deadline watch keeps reporting it)
+    assert load_request(store_engine, retried).identities["email"] == EMAIL
+    assert load_request(store_engine, waiting).identities["email"] == EMAIL
+
+    # a rerun of the minimised request is refused with a reason, not a search for nothing
+    with pytest.raises(PermanentError, match="retention period"):
+        fulfil.begin(store_engine, failed, "test")
