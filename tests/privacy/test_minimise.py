@@ -202,3 +202,51 @@ def test_a_request_left_failed_past_the_retention_period_is_minimised_too(store_
     # a rerun of the minimised request is refused with a reason, not a search for nothing
     with pytest.raises(PermanentError, match="retention period"):
         fulfil.begin(store_engine, failed, "test")
+
+
+def test_a_new_request_is_matched_to_the_same_persons_minimised_one(store_engine, monkeypatch):
+    from tasks.privacy import fulfil
+
+    monkeypatch.setenv("TRACEO_DSR_DATAMAP", str(Path("deployments/datamaps/demo.yaml").resolve()))
+    monkeypatch.setenv("TRACEO_DSR_IDENTITY_KEY", KEY.decode())
+    old = _request(store_engine, "PRIV-1")
+    fulfil.begin(store_engine, old, "test")
+    set_status(store_engine, old, "completed")
+    later = datetime.now(UTC) + timedelta(days=31)
+    assert forget_identities(store_engine, KEY, later - timedelta(days=30), later, "test") == 1
+    stranger = parse_new_request(
+        {
+            "source": "zendesk",
+            "ticket_id": "77",
+            "request_type": "access",
+            "jurisdiction": "GDPR",
+            "identities": {"email": "someone.else@example.com"},
+        }
+    )
+    other = create_request(store_engine, stranger).public_id
+    fulfil.begin(store_engine, other, "test")
+
+    # the same person again, from another ticket and with the phone only
+    new = parse_new_request(
+        {
+            "source": "zendesk",
+            "ticket_id": "78",
+            "request_type": "access",
+            "jurisdiction": "GDPR",
+            "identities": {"phone": PHONE},
+        }
+    )
+    again = create_request(store_engine, new).public_id
+    fulfil.begin(store_engine, again, "test")
+
+    begun = progress.get_step(store_engine, again, "begin")
+    assert begun is not None and begun.detail == {"same_person": [old]}
+    assert begun.counts["same_person"] == 1
+    (entry,) = audit.entries_for(store_engine, again)
+    assert entry.counts == {"datastores": begun.counts["datastores"], "same_person": 1}
+    # matched by hash: the old request still holds no plaintext, the new one no other identity
+    assert EMAIL not in _stored_text(store_engine, old)
+    assert load_request(store_engine, again).identity_hashes == identity_hashes(
+        {"phone": PHONE}, KEY
+    )
+    assert progress.get_step(store_engine, other, "begin").detail in (None, {})
