@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from infra.sandbox.ticket_fake import TicketFake
 from tasks.errors import PermanentError
 from tasks.privacy import audit, progress
 from tasks.privacy.minimise import expire_bundles, forget_identities, identity_hashes
@@ -250,3 +251,14 @@ def test_a_new_request_is_matched_to_the_same_persons_minimised_one(store_engine
         {"phone": PHONE}, KEY
     )
     assert progress.get_step(store_engine, other, "begin").detail in (None, {})
+
+    # the closing comment names the earlier request by id, and nothing that identifies the person
+    with TicketFake() as fake:
+        monkeypatch.setenv("TRACEO_ZENDESK_URL", fake.url)
+        monkeypatch.setenv("TRACEO_ZENDESK_EMAIL", "bot@corp.test")
+        monkeypatch.setenv("TRACEO_ZENDESK_TOKEN", "zd-token")
+        fulfil.close(store_engine, again, "test")
+        (comment,) = fake.ticket("zendesk", "78").comments
+    assert f"Other requests from the same person: {old}." in comment
+    hashes = identity_hashes({"email": EMAIL, "phone": PHONE}, KEY).values()
+    assert not any(secret in comment for secret in (EMAIL, PHONE, "2079460958", *hashes))
