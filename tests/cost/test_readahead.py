@@ -26,7 +26,7 @@ def test_a_source_error_is_raised_after_the_items_before_it():
         raise ValueError("c.csv is corrupt")
 
     seen = []
-    with pytest.raises(ValueError, match="c.csv is corrupt"), ReadAhead(source()) as ahead:
+    with pytest.raises(ValueError, match=r"c\.csv is corrupt"), ReadAhead(source()) as ahead:
         seen.extend(ahead)
     assert seen == ["a.csv", "b.csv"]
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,7 +49,7 @@ MANIFEST = "_current.json"
 # Rows per Parquet row group (at least; a flush writes what its partition buffered).
 ROW_GROUP_ROWS = 128 * 1024
 # Rows waiting in the buffers of all partitions of one writer together.
-BUFFERED_ROWS = 2 * ROW_GROUP_ROWS
+BUFFERED_ROWS = ROW_GROUP_ROWS
 # Dictionary pages for text only (money and times are mostly distinct: trying a dictionary for
 # them is wasted work); statistics for the columns queries filter on (row groups are skipped on
 # them; min/max of every text column would cost a fifth of the encoding).
@@ -267,7 +266,7 @@ class PartitionWriter:
     small pieces a chunk splits into make one row group, not many tiny ones; at most
     :data:`BUFFERED_ROWS` rows wait in all buffers together (memory stays bounded). Parquet
     encoding runs on one background thread (Arrow releases the GIL), overlapping the caller's
-    work on the next chunk; at most one row group waits for it.
+    work on the next chunk; one row group at a time.
     """
 
     def __init__(self, lake: Lake) -> None:
@@ -280,7 +279,7 @@ class PartitionWriter:
         self._buffers: dict[PartitionKey, list[pa.Table]] = {}
         self._buffered: dict[PartitionKey, int] = {}
         self._encoder: ThreadPoolExecutor | None = None
-        self._pending: deque[Future[None]] = deque()
+        self._encoding: Future[None] | None = None  # the row group being encoded
         self._committed = False
 
     def touch(self, key: PartitionKey) -> None:
@@ -364,17 +363,18 @@ class PartitionWriter:
             self._paths[key].append(path)
         if self._encoder is None:
             self._encoder = ThreadPoolExecutor(1, thread_name_prefix="lake-encoder")
-        while len(self._pending) > 1:
-            self._pending.popleft().result()  # back-pressure, and its error, if any
-        self._pending.append(
-            self._encoder.submit(writer.write_table, rows, row_group_size=rows.num_rows)
-        )
+        self._wait()  # back-pressure, and the previous row group's error, if any
+        self._encoding = self._encoder.submit(writer.write_table, rows, rows.num_rows)
+
+    def _wait(self) -> None:
+        encoding, self._encoding = self._encoding, None
+        if encoding is not None:
+            encoding.result()
 
     def _close(self) -> None:
         """Wait for the encoder, then close every file (raising the first error met)."""
         try:
-            while self._pending:
-                self._pending.popleft().result()
+            self._wait()
         finally:
             if self._encoder is not None:
                 self._encoder.shutdown(cancel_futures=True)
