@@ -206,6 +206,7 @@ def _cents(allocation: Any) -> dict[str, Decimal]:
 def run(quick: bool) -> list[Measurement]:
     """Allocate ``FULL_LINES`` (quick: ``QUICK_LINES``) lines; time ours against pandas."""
     from tasks.chargeback import allocate
+    from tasks.chargeback.allocate import METRICS
 
     rows = QUICK_LINES if quick else FULL_LINES
     config = make_config()
@@ -217,7 +218,7 @@ def run(quick: bool) -> list[Measurement]:
     ours_s = time.perf_counter() - started
 
     frame = columns.table.to_pandas()
-    frame = frame.rename(columns={"billed_cost": "cost"})
+    frame = frame.rename(columns={METRICS[config.metric]: "cost"})  # the metric ours charges
     started = time.perf_counter()
     reference = reference_allocate(frame, config)
     reference_s = time.perf_counter() - started

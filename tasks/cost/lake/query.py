@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -23,11 +25,12 @@ import pyarrow.fs as pafs
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql import Select
 
+from tasks.cost.focus import STORE_SCHEMA
 from tasks.cost.lake.layout import LAKE_SCHEMA, STORE_NAMES
 from tasks.cost.lake.storage import Lake, LakeDataError
 from tasks.errors import PermanentError
 
-__all__ = ["LakeQuery", "compile_for_duckdb", "fingerprint"]
+__all__ = ["AccountTotals", "LakeQuery", "account_totals", "compile_for_duckdb"]
 
 _DIALECT = sqlite.dialect()  # qmark parameters and plain SQL types, as DuckDB takes them
 
@@ -39,27 +42,51 @@ def compile_for_duckdb(stmt: Select[Any]) -> tuple[str, list[Any]]:
     return str(compiled), params
 
 
+@dataclass(frozen=True)
+class AccountTotals:
+    """What a table of lines holds for one billing account (see :func:`account_totals`)."""
+
+    billing_account_id: str
+    rows: int
+    fingerprint: int
+    billed: Decimal
+    effective: Decimal
+    estimated: bool
+    provider_name: str
+    billing_currency: str
+
+
 @functools.cache
 def _database() -> Any:
-    """One in-memory DuckDB per process for fingerprints; each call takes its own cursor."""
+    """One in-memory DuckDB per process for these totals; each call takes its own cursor."""
     import duckdb
 
     return duckdb.connect()
 
 
-def fingerprint(rows: pa.Table) -> int:
-    """An order-independent fingerprint of ``rows``: the sum of every row's hash (DuckDB's).
+def account_totals(lines: pa.Table) -> list[AccountTotals]:
+    """Rows, money and a fingerprint per billing account of normalised ``lines``, in one scan.
 
-    Sums of chunks add up to the sum of the whole, so a stream is fingerprinted chunk by chunk;
-    a repeated row counts twice (a xor would cancel it).
+    The fingerprint is order-independent: the sum of every row's hash (DuckDB's) over the
+    :data:`~tasks.cost.focus.STORE_SCHEMA` columns, so chunks' sums add up to the whole's and a
+    repeated row counts twice (a xor would cancel it).
     """
-    if rows.num_rows == 0:
-        return 0
-    columns = ", ".join(f'"{name}"' for name in rows.column_names)
+    if lines.num_rows == 0:
+        return []
+    columns = ", ".join(f'"{name}"' for name in STORE_SCHEMA.names)
+    sql = f"""
+        SELECT billing_account_id, count(*), sum(hash({columns})::HUGEINT),
+               sum(billed_cost), sum(effective_cost), bool_or(estimated),
+               min(provider_name), min(billing_currency)
+        FROM lines GROUP BY billing_account_id ORDER BY billing_account_id
+    """
     with _database().cursor() as con:
-        con.register("fingerprinted", rows)
-        found = con.sql(f"SELECT sum(hash({columns})::HUGEINT) FROM fingerprinted").fetchall()
-    return int(found[0][0])
+        con.register("lines", lines.select(STORE_SCHEMA.names))
+        found = con.sql(sql).fetchall()
+    return [
+        AccountTotals(account, rows, int(hashes), billed, effective, estimated, provider, currency)
+        for account, rows, hashes, billed, effective, estimated, provider, currency in found
+    ]
 
 
 class LakeQuery:
