@@ -380,10 +380,9 @@ _period_option = click.option(
 )
 @click.option(
     "--metric",
-    type=click.Choice(["BilledCost", "EffectiveCost"]),
-    default="BilledCost",
-    show_default=True,
-    help="The FOCUS cost column allocated.",
+    type=click.Choice(["EffectiveCost", "BilledCost"]),
+    default=None,
+    help="The FOCUS cost column charged (default: the teams file's cost_metric, effective).",
 )
 @fail_on_traceo_error
 def chargeback_run(
@@ -392,18 +391,19 @@ def chargeback_run(
     teams: str | None,
     ratecard: str | None,
     usage: str | None,
-    metric: str,
+    metric: str | None,
 ) -> None:
     """Run the chargeback flow for --period: reconcile, post (idempotent), write statements."""
     from flows.chargeback import run_chargeback
 
     out = run_chargeback(period, dry_run, teams, ratecard, usage, metric)
     currency = out["currency"]
-    click.echo(f"chargeback {out['period']}: {out['status']}")
+    click.echo(f"chargeback {out['period']}: {out['status']} ({out['metric']})")
     for team, total in sorted(out["teams"].items()):
         click.echo(f"  {team:<24} {total:>14} {currency}")
     click.echo(f"  {'unallocated':<24} {out['unallocated']:>14} {currency}")
-    click.echo(f"  {'source total':<24} {out['source_total']:>14} {currency}  (reconciled)")
+    total = f"source total ({out['metric']})"
+    click.echo(f"  {total:<24} {out['source_total']:>14} {currency}  (reconciled)")
     if dry_run:
         click.echo("dry run: nothing posted")
     else:

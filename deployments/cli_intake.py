@@ -43,19 +43,29 @@ def intake() -> None:
     "links). Off by default: enable it only on a listener behind your SSO, never on the one "
     "ticketing systems reach.",
 )
+@click.option(
+    "--access-log",
+    is_flag=True,
+    help="Also log uvicorn's line per request (client address, path, status). Off by default: "
+    "the intake logs each stored request by its id.",
+)
 @fail_on_traceo_error
 def serve(
-    host: str, port: int, allowlist_path: Path | None, retry_every: float, serve_files: bool
+    host: str,
+    port: int,
+    allowlist_path: Path | None,
+    retry_every: float,
+    serve_files: bool,
+    access_log: bool,
 ) -> None:
     """Serve the intake API with uvicorn (secrets: TRACEO_INTAKE_SECRET_<SOURCE> or blocks)."""
     import logging
     import threading
 
-    import uvicorn
-
     from deployments.intake.allowlist import DEFAULT_ALLOWLIST, load_allowlist
     from deployments.intake.app import create_app, load_secrets
     from deployments.intake.payloads import jira_fields_from_env
+    from deployments.intake.server import serve_app
     from deployments.intake.starter import PrefectStarter, sweep_pending
     from tasks.redaction import install_redaction
     from tasks.settings import get_settings
@@ -91,7 +101,7 @@ def serve(
         files_home=get_settings().home if serve_files else None,
     )
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        serve_app(app, host, port, access_log=access_log)
     finally:
         stop.set()
 

@@ -34,7 +34,7 @@ def run_chargeback(
     teams_path: str | None = None,
     ratecard_path: str | None = None,
     usage_path: str | None = None,
-    metric: str = "BilledCost",
+    metric: str | None = None,
 ) -> dict[str, Any]:
     """Allocate ``period``'s stored cost to teams, reconcile, post to the ledger, publish.
 
@@ -49,20 +49,22 @@ def run_chargeback(
         teams_path: teams and ownership rules (default: ``deployments/chargeback/teams.yaml``).
         ratecard_path: platform rate card (default: ``deployments/chargeback/ratecard.yaml``).
         usage_path: platform usage per team (default: ``deployments/chargeback/usage.csv``).
-        metric: the FOCUS cost column allocated (``BilledCost`` or ``EffectiveCost``).
+        metric: the FOCUS cost column charged, overriding the teams file's ``cost_metric``
+            (``EffectiveCost``, amortised, by default; ``BilledCost`` as invoiced).
     """
     install_redaction()
     if period is None:
         scheduled = (flow_run.scheduled_start_time or datetime.now(UTC)).astimezone(UTC)
         period = (scheduled.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     allocation = allocate_period(period, teams_path, ratecard_path, usage_path, metric)
-    result = post_chargeback(allocation, dry_run, metric)
+    result = post_chargeback(allocation, dry_run)
     files = None if dry_run else write_chargeback_statements(allocation, result)
     publish_chargeback(allocation, result, files)
     return {
         "period": result.period,
         "status": result.status,
         "currency": result.currency,
+        "metric": result.metric,
         "source_total": str(result.source_total),
         "unallocated": str(result.unallocated_total),
         "teams": {team: str(total) for team, total in result.statement_totals.items()},

@@ -99,9 +99,31 @@ def store_engine(store_url):
 
 
 @pytest.fixture(scope="session")
-def prefect_server() -> Iterator[None]:
-    """One Prefect test server for the whole session (~20 s to start): engine tests share it."""
-    from prefect.testing.utilities import prefect_test_harness
+def prefect_server(tmp_path_factory, worker_id) -> Iterator[None]:
+    """One Prefect test server for the whole run (~15 s of CPU to start): engine tests share it.
 
-    with prefect_test_harness(server_startup_timeout=120):
+    Under xdist the workers share one server (:mod:`tests.prefect_server`); alone, the run
+    starts Prefect's own test harness.
+    """
+    if worker_id == "master":
+        from prefect.testing.utilities import prefect_test_harness
+
+        with prefect_test_harness(server_startup_timeout=120):
+            yield
+        return
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from tests.prefect_server import shared_server_url
+
+    url = shared_server_url(tmp_path_factory.getbasetemp().parent, os.getppid())
+    with temporary_settings({PREFECT_API_URL: url}):
         yield
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller of an xdist run stops the workers' shared Prefect server."""
+    if hasattr(session.config, "workerinput") or not hasattr(session.config, "_tmp_path_factory"):
+        return
+    from tests.prefect_server import stop_shared_server
+
+    stop_shared_server(session.config._tmp_path_factory.getbasetemp())

@@ -25,6 +25,8 @@ WORKLOADS: dict[str, str] = {
     "cost_ingest": "deployments.bench.cost_ingest",
     "chargeback_allocation": "deployments.bench.chargeback_allocation",
     "chargeback_spark": "deployments.bench.chargeback_spark",
+    "chargeback_at_scale": "deployments.bench.chargeback_at_scale",
+    "anomaly_series_at_scale": "deployments.bench.anomaly_series_at_scale",
     "fault_proxy": "deployments.bench.fault_proxy",
     "intake_throughput": "deployments.bench.intake_throughput",
     "intake_memory": "deployments.bench.intake_memory",

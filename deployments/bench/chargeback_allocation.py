@@ -12,7 +12,6 @@ be compared team by team. Building the inputs (Arrow table, DataFrame) is not ti
 from __future__ import annotations
 
 import json
-import multiprocessing
 import time
 import uuid
 from decimal import Decimal
@@ -22,6 +21,7 @@ from typing import Any, Literal, cast
 import numpy as np
 
 from deployments.bench import Measurement
+from deployments.bench.child import in_child
 
 __all__ = ["generate_lines", "load_lines", "make_config", "reference_allocate", "run"]
 
@@ -206,6 +206,7 @@ def _cents(allocation: Any) -> dict[str, Decimal]:
 def run(quick: bool) -> list[Measurement]:
     """Allocate ``FULL_LINES`` (quick: ``QUICK_LINES``) lines; time ours against pandas."""
     from tasks.chargeback import allocate
+    from tasks.chargeback.allocate import METRICS
 
     rows = QUICK_LINES if quick else FULL_LINES
     config = make_config()
@@ -217,7 +218,7 @@ def run(quick: bool) -> list[Measurement]:
     ours_s = time.perf_counter() - started
 
     frame = columns.table.to_pandas()
-    frame = frame.rename(columns={"billed_cost": "cost"})
+    frame = frame.rename(columns={METRICS[config.metric]: "cost"})  # the metric ours charges
     started = time.perf_counter()
     reference = reference_allocate(frame, config)
     reference_s = time.perf_counter() - started
@@ -289,18 +290,18 @@ def run_from_postgres(quick: bool) -> Measurement:
             stored = load_lines(conn, generate_lines(rows))
         with engine.begin() as conn:
             conn.execute(text("ANALYZE cost_lines"))
-        ours = _run_child(url, "ours")
+        ours = in_child("chargeback_allocation_pg (ours)", _whole_run, url, "ours")
         with engine.begin() as conn:  # an empty ledger again, so the reference posts as much
             conn.execute(text("DELETE FROM ledger_entries"))
             conn.execute(text("DELETE FROM chargeback_runs"))
-        reference = _run_child(url, "pandas")
+        reference = in_child("chargeback_allocation_pg (pandas)", _whole_run, url, "pandas")
         engine.dispose()
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
-    ours_s, ours_mb = ours["seconds"], ours["peak_kb"] / 1024
-    ref_s, ref_mb = reference["seconds"], reference["peak_kb"] / 1024
+    ours_s, ours_mb = ours["seconds"], ours["peak_mb"]
+    ref_s, ref_mb = reference["seconds"], reference["peak_mb"]
     agree = ours["checksum"] == reference["checksum"] and ours["totals"] == reference["totals"]
     ran = ours["lines"] == stored == rows and ours["status"] == "posted"
     ratio = ref_s / ours_s if ours_s > 0 else float("inf")
@@ -321,62 +322,43 @@ def run_from_postgres(quick: bool) -> Measurement:
     return Measurement(name, ours_s, ref_s, "s", ratio, _PG_TARGET, met, note)
 
 
-def _run_child(url: str, mode: str) -> dict[str, Any]:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    child = context.Process(target=_whole_run_child, args=(url, mode, queue))
-    child.start()
-    result = queue.get(timeout=900)
-    child.join(timeout=60)
-    if isinstance(result, str):
-        raise RuntimeError(f"chargeback_allocation_pg child ({mode}) failed: {result}")
-    return result
+def _whole_run(url: str, mode: str) -> dict[str, Any]:
+    """One whole run (read, allocate, reconcile, post) from the store at ``url``, timed."""
+    from sqlalchemy import create_engine
 
+    from tasks.chargeback import allocate, lines_from_store, period_bounds
+    from tasks.chargeback.ledger import post_allocation
 
-def _whole_run_child(url: str, mode: str, queue: Any) -> None:
-    import resource
-
-    try:
-        from sqlalchemy import create_engine
-
-        from tasks.chargeback import allocate, lines_from_store, period_bounds
-        from tasks.chargeback.ledger import post_allocation
-
-        config = make_config()
-        engine = create_engine(url)
-        with engine.connect():  # connect before timing
-            pass
-        allocate(generate_lines(1_000, seed=1), config, [], PERIOD)  # warm-up (imports, caches)
-        if mode == "pandas":
-            import pandas  # noqa: F401  (imported untimed, like ours)
-        start, end = period_bounds(PERIOD)
-        started = time.perf_counter()
-        if mode == "ours":
-            columns = lines_from_store(engine, start, end)
-        else:
-            columns = _read_sql_lines(engine, start, end)
-        read = time.perf_counter()
-        allocation = allocate(columns, config, [], PERIOD)
-        allocation.reconcile()
-        allocated = time.perf_counter()
-        result = post_allocation(engine, allocation)
-        seconds = time.perf_counter() - started
-        phases = (read - started, allocated - read, started + seconds - allocated)
-        engine.dispose()
-        queue.put(
-            {
-                "seconds": seconds,
-                "phases": "/".join(f"{p:.1f}" for p in phases),
-                "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                "lines": len(columns),
-                "status": result.status,
-                "entries": len(result.postings),
-                "checksum": result.checksum,
-                "totals": {k: str(v) for k, v in result.statement_totals.items()},
-            }
-        )
-    except Exception as exc:  # report to the parent instead of hanging it
-        queue.put(f"{type(exc).__name__}: {exc}")
+    config = make_config()
+    engine = create_engine(url)
+    with engine.connect():  # connect before timing
+        pass
+    allocate(generate_lines(1_000, seed=1), config, [], PERIOD)  # warm-up (imports, caches)
+    if mode == "pandas":
+        import pandas  # noqa: F401  (imported untimed, like ours)
+    start, end = period_bounds(PERIOD)
+    started = time.perf_counter()
+    if mode == "ours":
+        columns = lines_from_store(engine, start, end)
+    else:
+        columns = _read_sql_lines(engine, start, end)
+    read = time.perf_counter()
+    allocation = allocate(columns, config, [], PERIOD)
+    allocation.reconcile()
+    allocated = time.perf_counter()
+    result = post_allocation(engine, allocation)
+    seconds = time.perf_counter() - started
+    phases = (read - started, allocated - read, started + seconds - allocated)
+    engine.dispose()
+    return {
+        "seconds": seconds,
+        "phases": "/".join(f"{p:.1f}" for p in phases),
+        "lines": len(columns),
+        "status": result.status,
+        "entries": len(result.postings),
+        "checksum": result.checksum,
+        "totals": {k: str(v) for k, v in result.statement_totals.items()},
+    }
 
 
 def _read_sql_lines(engine: Any, start: Any, end: Any) -> Any:

@@ -14,83 +14,24 @@ form that was once read whole before any check) until it is sent or the server c
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from deployments.bench import Measurement
+from deployments.bench.intake_server import DSR_PATH, served
 
 __all__ = ["run"]
 
 TARGET_MB = 300.0
 _CLIENTS = 8
 _CHUNK = 64 * 1024
-_PATH = "/v1/dsr/generic"
-
-
-class _StubStarter:
-    def start(
-        self, deployment: str, parameters: dict[str, Any], idempotency_key: str | None = None
-    ) -> str:
-        return "00000000-0000-4000-8000-000000000000"
-
-
-def _discarding_app() -> Any:
-    from fastapi import FastAPI, Request
-
-    app = FastAPI()
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.post(_PATH)
-    async def discard(request: Request) -> dict[str, int]:
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-        return {"received": size}
-
-    return app
-
-
-def _serve(kind: str, port: int, store: str) -> None:
-    """The child process: serve the intake (``ours``) or the discarding app until killed."""
-    import uvicorn
-
-    if kind == "ours":
-        from deployments.intake.app import create_app
-        from tasks.store import get_engine
-
-        app = create_app(get_engine(f"sqlite:///{store}"), _StubStarter(), {"generic": "bench"})
-    else:
-        app = _discarding_app()
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-def _wait_until_serving(port: int, child: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise RuntimeError(f"the bench server exited with code {child.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the bench server did not answer within {timeout:.0f} s")
 
 
 def _upload(port: int, size: int) -> int | None:
     """Stream ``size`` bytes chunked; the answer's status, or None if there was none."""
     head = (
-        f"POST {_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"POST {DSR_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         "Transfer-Encoding: chunked\r\n\r\n"
     ).encode()
     chunk = b"%x\r\n" % _CHUNK + b" " * _CHUNK + b"\r\n"
@@ -110,20 +51,10 @@ def _upload(port: int, size: int) -> int | None:
 
 
 def _peak_rss_mb(kind: str, size: int, tmp: Path) -> tuple[float, list[int | None]]:
-    from tasks.local_server import free_port
-
-    port = free_port("127.0.0.1")
-    code = "import sys; from deployments.bench.intake_memory import _serve; _serve(*sys.argv[1:4])"
-    args = [sys.executable, "-c", code, kind, str(port), str(tmp / f"{kind}.db")]
-    child = subprocess.Popen(args)
-    try:
-        _wait_until_serving(port, child)
+    with served(kind, tmp) as (port, pid):
         with ThreadPoolExecutor(_CLIENTS) as pool:
             statuses = list(pool.map(lambda _: _upload(port, size), range(_CLIENTS)))
-        status = Path(f"/proc/{child.pid}/status").read_text()
-    finally:
-        child.terminate()
-        child.wait(timeout=30)
+        status = Path(f"/proc/{pid}/status").read_text()
     hwm_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
     return hwm_kb / 1024, statuses
 
@@ -132,7 +63,7 @@ def run(quick: bool) -> list[Measurement]:
     size = (64 if quick else 1024) * 1024 * 1024
     with tempfile.TemporaryDirectory(prefix="traceo-intake-memory-") as tmp:
         ours, answers = _peak_rss_mb("ours", size, Path(tmp))
-        reference, _ = _peak_rss_mb("reference", size, Path(tmp))
+        reference, _ = _peak_rss_mb("bare", size, Path(tmp))
     if any(status != 413 for status in answers):
         raise RuntimeError(f"expected every upload to be answered 413, got {answers}")
     return [

@@ -14,20 +14,23 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 
 from sqlalchemy import Engine
 
 from deployments.intake.starter import DeploymentStarter, dsr_deployment, start_fulfilments
 
-__all__ = ["BATCH", "DEFAULT_CAPACITY", "DEFAULT_WORKERS", "FulfilmentQueue"]
+__all__ = ["BATCH", "DEFAULT_CAPACITY", "DEFAULT_WORKERS", "LINGER_S", "FulfilmentQueue"]
 
 logger = logging.getLogger("traceo.intake")
 
 DEFAULT_CAPACITY = 256
 DEFAULT_WORKERS = 2
 # Ids a worker takes at once: their starts are recorded in one store transaction, so a burst
-# costs the store a few writes instead of one per request.
+# costs the store a few writes instead of one per request. A worker that wakes with less than a
+# batch waiting gives others LINGER_S to join it (the intake's own writes use the same store).
 BATCH = 32
+LINGER_S = 0.02
 
 
 class FulfilmentQueue:
@@ -76,8 +79,12 @@ class FulfilmentQueue:
         self._queue.join()
 
     def _take(self) -> list[str | None]:
-        """The next id (waiting for it) and up to ``BATCH - 1`` more already queued."""
+        """The next id (waiting for it) and up to ``BATCH - 1`` more queued within LINGER_S."""
         taken = [self._queue.get()]
+        if taken[0] is not None and self._queue.qsize() < BATCH - 1:
+            # Sleeping (not waiting on the queue) spares each hand-over meanwhile a wake-up; a
+            # worker that finds a full batch waiting takes it at once.
+            time.sleep(LINGER_S)
         while len(taken) < BATCH and taken[-1] is not None:
             try:
                 taken.append(self._queue.get_nowait())

@@ -54,6 +54,8 @@ JIRA_FIELDS: dict[str, str] = {
 
 def _nested_deeper_than(body: bytes, limit: int) -> bool:
     """Whether the JSON in ``body`` opens more than ``limit`` arrays or objects at once."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False  # cannot nest deeper than it opens, and counting runs at C speed
     depth = 0
     for byte in _JSON_STRING.sub(b'""', body):  # brackets inside strings do not count
         if byte in _OPENERS:

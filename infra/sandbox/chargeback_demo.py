@@ -34,7 +34,7 @@ def run_chargeback_demo(
         period_bounds,
     )
     from tasks.chargeback.ledger import post_allocation
-    from tasks.chargeback.statements import statement_dir, write_statements
+    from tasks.chargeback.statements import METRIC_LABELS, statement_dir, write_statements
     from tasks.chargeback.tasks import DEFAULT_CONFIG_DIR, statement_views
     from tasks.settings import get_settings
 
@@ -53,10 +53,12 @@ def run_chargeback_demo(
         unallocated=result.unallocated_total,
         source_total=result.source_total,
         currency=result.currency,
+        metric=result.metric,
         reconciled=True,
     )
     currency = result.currency
-    echo(f"Chargeback {period} ({len(views)} teams, {currency}):")
+    basis = METRIC_LABELS.get(result.metric, result.metric)
+    echo(f"Chargeback {period} ({len(views)} teams, {currency}, {basis}):")
     for v in views:
         kind = "charged" if v.charged else f"{v.tier}, informational"
         echo(f"  {v.team:<20} {v.total:>14,.2f}  ({kind})")

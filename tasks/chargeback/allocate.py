@@ -13,6 +13,11 @@ Steps (pure, in memory):
 3. **Price** platform usage with the rate card (graduated tiers, discounts shown).
 4. **Reconcile**: cloud parts + unallocated == source total to the cent, else
    :class:`ReconciliationError`.
+
+The cost charged is one FOCUS column, the *metric*: ``EffectiveCost`` (commitments amortised over
+the usage they cover) unless the teams file's ``cost_metric`` asks for ``BilledCost`` or a run
+overrides it. The source total, every statement and the reconciliation are in that metric, and
+the allocation says which (:attr:`Allocation.metric`).
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ __all__ = [
     "TeamStatement",
     "allocate",
     "build_allocation",
+    "charged_metric",
     "group_costs",
     "needed_columns",
     "period_bounds",
@@ -64,12 +70,12 @@ class ChargebackError(PermanentError):
 
 
 class ReconciliationError(ChargebackError):
-    """Statements do not add up to the source total; both totals are attached."""
+    """Statements do not add up to the source total; both totals (of ``metric``) are attached."""
 
-    def __init__(self, period: str, expected: Decimal, actual: Decimal) -> None:
+    def __init__(self, period: str, expected: Decimal, actual: Decimal, metric: str) -> None:
         self.period, self.expected, self.actual = period, expected, actual
         super().__init__(
-            f"chargeback {period} does not reconcile: source total {expected} != "
+            f"chargeback {period} does not reconcile: source total ({metric}) {expected} != "
             f"statements + unallocated {actual} (difference {actual - expected})"
         )
 
@@ -104,7 +110,7 @@ class Allocation:
     source_total: Decimal
     statements: dict[str, TeamStatement]
     unallocated: list[StatementLine]
-    metric: str = "BilledCost"
+    metric: str
 
     def cloud_total(self) -> Decimal:
         """Direct + shared amounts of every statement plus the unallocated lines."""
@@ -118,7 +124,7 @@ class Allocation:
         expected = from_cents(to_cents(self.source_total))
         actual = self.cloud_total()
         if actual != expected:
-            raise ReconciliationError(self.period, expected, actual)
+            raise ReconciliationError(self.period, expected, actual, self.metric)
 
 
 @dataclass(frozen=True)
@@ -146,9 +152,11 @@ def allocate(
     config: ChargebackConfig,
     usage: Sequence[UsageRecord],
     period: str,
-    metric: str = "BilledCost",
+    metric: str | None = None,
 ) -> Allocation:
     """Allocate ``period`` (YYYY-MM): direct, shared, platform and unallocated, reconciled.
+
+    ``metric`` (``EffectiveCost`` or ``BilledCost``) overrides ``config.metric``.
 
     Raises:
         ChargebackError: bad period/metric, a currency other than the rate card's, usage of an
@@ -161,11 +169,11 @@ def allocate(
 
 
 def group_costs(
-    columns: CostColumns, config: ChargebackConfig, period: str, metric: str = "BilledCost"
+    columns: CostColumns, config: ChargebackConfig, period: str, metric: str | None = None
 ) -> GroupedCosts:
-    """Exact sums per destination (team + service, shared pool, unowned service)."""
-    if metric not in METRICS:
-        raise ChargebackError(f"metric must be one of {sorted(METRICS)}, got {metric!r}")
+    """Exact sums of ``metric`` (default ``config.metric``) per destination (team + service,
+    shared pool, unowned service)."""
+    metric = charged_metric(config, metric)
     start, end = period_bounds(period)
     table = columns.table
     when = table.column("charge_period_start")
@@ -221,6 +229,18 @@ def group_costs(
     return grouped
 
 
+def charged_metric(config: ChargebackConfig, metric: str | None = None) -> str:
+    """The FOCUS column charged: ``metric`` if given, else the config's.
+
+    Raises:
+        ChargebackError: ``metric`` is not one of :data:`METRICS`.
+    """
+    metric = metric or config.metric
+    if metric not in METRICS:
+        raise ChargebackError(f"metric must be one of {sorted(METRICS)}, got {metric!r}")
+    return metric
+
+
 def _selectors(config: ChargebackConfig) -> list[Selector]:
     return [p.match for p in config.shared] + list(config.rules)
 
@@ -240,9 +260,10 @@ def build_allocation(
     config: ChargebackConfig,
     usage: Sequence[UsageRecord],
     period: str,
-    metric: str = "BilledCost",
+    metric: str | None = None,
 ) -> Allocation:
-    """Round exact sums to cents, split pools, price usage and reconcile."""
+    """Round exact sums (of ``metric``, default ``config.metric``) to cents, split pools, price
+    usage and reconcile."""
     quotas: dict[tuple[str, str | None, str | None], Decimal] = {}
     for (team, service), amount in grouped.direct.items():
         quotas[("direct", team, service)] = amount * 100
@@ -296,7 +317,12 @@ def build_allocation(
         total = sum((ln.amount for ln in team_lines), Decimal("0.00"))
         statements[team] = TeamStatement(team, config.tier(team), team_lines, total)
     allocation = Allocation(
-        period, config.currency, grouped.source_total, statements, unallocated, metric
+        period,
+        config.currency,
+        grouped.source_total,
+        statements,
+        unallocated,
+        charged_metric(config, metric),
     )
     allocation.reconcile()
     return allocation

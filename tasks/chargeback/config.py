@@ -3,6 +3,8 @@
 ``teams.yaml``::
 
     currency: USD
+    cost_metric: effective      # effective (EffectiveCost: commitments amortised, the default)
+                                # | billed (BilledCost: as invoiced, purchases when paid)
     teams:                      # tier: showback | soft | hard (the chargeback ladder)
       - {name: data-platform, tier: hard}
     rules:                      # priority order: the first matching rule owns the line
@@ -34,6 +36,7 @@ from tasks.errors import SpecError, SpecIssue
 from tasks.specs import field_path, load_documents
 
 __all__ = [
+    "COST_METRICS",
     "ChargebackConfig",
     "OwnershipRule",
     "SharedPolicy",
@@ -45,6 +48,9 @@ __all__ = [
 M = TypeVar("M", bound=BaseModel)
 Tier = Literal["showback", "soft", "hard"]
 SplitMethod = Literal["even", "proportional", "weights"]
+CostMetric = Literal["effective", "billed"]
+# ``cost_metric`` -> the FOCUS column charged.
+COST_METRICS: dict[str, str] = {"effective": "EffectiveCost", "billed": "BilledCost"}
 
 
 class Team(BaseModel):
@@ -101,6 +107,7 @@ class _TeamsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     currency: str | None = Field(default=None, min_length=3, max_length=3)
+    cost_metric: CostMetric = "effective"
     teams: list[Team] = Field(min_length=1)
     rules: list[OwnershipRule] = Field(default_factory=list)
     shared: list[SharedPolicy] = Field(default_factory=list)
@@ -116,6 +123,8 @@ class ChargebackConfig:
     shared: tuple[SharedPolicy, ...]
     unowned: Split | None
     ratecard: RateCard
+    #: The FOCUS column charged: ``EffectiveCost`` (amortised) unless the teams file says billed.
+    metric: str = COST_METRICS["effective"]
 
     @property
     def currency(self) -> str:
@@ -157,6 +166,7 @@ def load_chargeback_config(teams_path: Path | str, ratecard_path: Path | str) ->
         tuple(teams_file.shared),
         teams_file.unowned,
         ratecard,
+        COST_METRICS[teams_file.cost_metric],
     )
 
 

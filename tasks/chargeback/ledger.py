@@ -12,6 +12,8 @@ Rules (see :mod:`tasks.store.chargeback_models`):
 * Every tier is recorded with its tier; only ``hard`` entries are ``charged``. Showback and soft
   chargeback entries are informational. Unallocated cost is not posted (no team owns it); the
   run row keeps its total.
+* The run records the cost metric charged (``EffectiveCost`` or ``BilledCost``, from the
+  allocation), so the ledger says what its amounts are.
 * A dry run computes the same postings and writes nothing at all.
 """
 
@@ -69,6 +71,8 @@ class AllocationLike(Protocol):
     def statements(self) -> Mapping[str, Any]: ...
     @property
     def unallocated(self) -> Sequence[Any]: ...
+    @property
+    def metric(self) -> str: ...
 
     def reconcile(self) -> Any: ...
 
@@ -109,6 +113,7 @@ class PostingResult:
     period: str
     status: str  # posted | unchanged | dry_run
     currency: str
+    metric: str  # the FOCUS cost column charged (EffectiveCost or BilledCost)
     source_total: Decimal
     allocated_total: Decimal  # cloud cost on team statements (direct + shared)
     unallocated_total: Decimal
@@ -188,12 +193,13 @@ def plan_postings(desired: Mapping[Key, Balance], posted: Mapping[Key, Balance])
     return postings
 
 
-def allocation_checksum(allocation: AllocationLike, metric: str) -> str:
+def allocation_checksum(allocation: AllocationLike) -> str:
     """A SHA-256 of what the allocation says, to tell reruns with identical input apart."""
     lines = sorted(
         (team, c, i, str(b.amount)) for (team, c, i), b in desired_balances(allocation).items()
     )
-    payload = [allocation.period, allocation.currency, str(allocation.source_total), metric, lines]
+    total = str(allocation.source_total)
+    payload = [allocation.period, allocation.currency, total, allocation.metric, lines]
     return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
 
 
@@ -219,14 +225,14 @@ def _totals(allocation: AllocationLike) -> tuple[Decimal, Decimal, dict[str, Dec
 
 
 def _record_failure(
-    engine: Engine, allocation: AllocationLike, metric: str, error: Exception, **run: Any
+    engine: Engine, allocation: AllocationLike, error: Exception, **run: Any
 ) -> None:
     with session_scope(engine) as session:
         session.add(
             ChargebackRun(
                 period=allocation.period,
                 status="failed",
-                metric=metric,
+                metric=allocation.metric,
                 currency=allocation.currency,
                 source_total=allocation.source_total,
                 error=f"{type(error).__name__}: {error}"[:2000],
@@ -240,7 +246,6 @@ def post_allocation(
     allocation: AllocationLike,
     *,
     dry_run: bool = False,
-    metric: str = "BilledCost",
     now: datetime | None = None,
     flow_run_id: str | None = None,
 ) -> PostingResult:
@@ -264,9 +269,9 @@ def post_allocation(
         allocation.reconcile()
     except Exception as exc:
         if not dry_run:
-            _record_failure(engine, allocation, metric, exc, **run_fields)
+            _record_failure(engine, allocation, exc, **run_fields)
         raise
-    checksum = allocation_checksum(allocation, metric)
+    checksum = allocation_checksum(allocation)
     allocated, unallocated, statement_totals = _totals(allocation)
     desired = desired_balances(allocation)
     with session_scope(engine) as session:
@@ -277,6 +282,7 @@ def post_allocation(
             period=allocation.period,
             status=status,
             currency=allocation.currency,
+            metric=allocation.metric,
             source_total=Decimal(allocation.source_total),
             allocated_total=allocated,
             unallocated_total=unallocated,
@@ -290,7 +296,7 @@ def post_allocation(
         run = ChargebackRun(
             period=allocation.period,
             status=status,
-            metric=metric,
+            metric=allocation.metric,
             currency=allocation.currency,
             source_total=Decimal(allocation.source_total),
             allocated_total=allocated,

@@ -4,7 +4,8 @@ A team's CSV lists its lines by category (direct cost by service, shared allocat
 charges, discounts), a subtotal per category and the total; the item lines add up to the
 subtotals and the subtotals to the total. The summary CSV has one row per team, the
 cloud cost allocated (direct + shared), platform charges, the unallocated cost, the source total
-and the reconciliation status (allocated + unallocated = source total).
+and the reconciliation status (allocated + unallocated = source total). Every row of both names
+the cost metric charged (``EffectiveCost``, amortised, or ``BilledCost``).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from tasks.errors import NotFoundError
-from tasks.store import LedgerEntry, session_scope
+from tasks.store import ChargebackRun, LedgerEntry, session_scope
 
 __all__ = [
     "CATEGORIES",
+    "METRIC_LABELS",
     "StatementFiles",
     "StatementRow",
     "TeamStatementView",
@@ -37,8 +39,12 @@ __all__ = [
 ]
 
 CATEGORIES = ("direct", "shared", "platform", "discount")
-TEAM_COLUMNS = ("kind", "category", "item", "quantity", "unit", "amount", "currency")
-SUMMARY_COLUMNS = ("row", "team", "tier", "charged", "amount", "currency", "note")
+TEAM_COLUMNS = ("kind", "category", "item", "quantity", "unit", "amount", "currency", "metric")
+SUMMARY_COLUMNS = ("row", "team", "tier", "charged", "amount", "currency", "metric", "note")
+METRIC_LABELS = {
+    "EffectiveCost": "EffectiveCost (amortised)",
+    "BilledCost": "BilledCost (as invoiced)",
+}
 _ZERO = Decimal("0")
 
 
@@ -61,6 +67,7 @@ class TeamStatementView:
     period: str
     tier: str
     currency: str
+    metric: str
     rows: tuple[StatementRow, ...]
 
     @property
@@ -94,7 +101,7 @@ def _order(rows: Iterable[StatementRow]) -> tuple[StatementRow, ...]:
     return tuple(sorted(rows, key=lambda r: (rank.get(r.category, len(rank)), r.item)))
 
 
-def team_view(statement: Any, period: str, currency: str) -> TeamStatementView:
+def team_view(statement: Any, period: str, currency: str, metric: str) -> TeamStatementView:
     """A view of an allocation's ``TeamStatement`` (its lines summed per category and item)."""
     sums: dict[tuple[str, str], StatementRow] = {}
     for line in statement.lines:
@@ -114,7 +121,7 @@ def team_view(statement: Any, period: str, currency: str) -> TeamStatementView:
             line.category, line.item, old.amount + Decimal(line.amount), quantity, old.unit
         )
     return TeamStatementView(
-        statement.team, period, statement.tier, currency, _order(sums.values())
+        statement.team, period, statement.tier, currency, metric, _order(sums.values())
     )
 
 
@@ -125,19 +132,20 @@ def ledger_statement(engine: Engine, team: str, period: str) -> TeamStatementVie
         NotFoundError: nothing is posted for ``period``, or ``team`` has no entries in it.
     """
     with session_scope(engine) as session:
-        entries = list(
-            session.execute(
-                select(LedgerEntry).where(LedgerEntry.period == period).order_by(LedgerEntry.id)
-            ).scalars()
-        )
-    if not entries:
+        posted = session.execute(
+            select(LedgerEntry, ChargebackRun.metric)
+            .join(ChargebackRun, LedgerEntry.run_id == ChargebackRun.id)
+            .where(LedgerEntry.period == period)
+            .order_by(LedgerEntry.id)
+        ).all()
+    if not posted:
         raise NotFoundError(f"no chargeback is posted for period {period}")
-    mine = [e for e in entries if e.team == team]
+    mine = [(entry, metric) for entry, metric in posted if entry.team == team]
     if not mine:
-        teams = ", ".join(sorted({e.team for e in entries}))
+        teams = ", ".join(sorted({entry.team for entry, _ in posted}))
         raise NotFoundError(f"team {team!r} has no chargeback in {period} (teams: {teams})")
     sums: dict[tuple[str, str], StatementRow] = {}
-    for e in mine:
+    for e, _ in mine:
         key = (e.category, e.item)
         old = sums.get(key)
         amount = (old.amount if old else _ZERO) + e.amount
@@ -148,7 +156,8 @@ def ledger_statement(engine: Engine, team: str, period: str) -> TeamStatementVie
             e.category, e.item, amount, quantity, e.unit or (old.unit if old else None)
         )
     rows = [r for r in sums.values() if r.amount != 0]  # fully reversed items are gone
-    return TeamStatementView(team, period, mine[-1].tier, mine[-1].currency, _order(rows))
+    latest, metric = mine[-1]  # the metric of the run that posted last for the team
+    return TeamStatementView(team, period, latest.tier, latest.currency, metric, _order(rows))
 
 
 def statement_dir(home: Path, period: str) -> Path:
@@ -182,12 +191,14 @@ def write_team_csv(path: Path, view: TeamStatementView) -> Path:
                         r.unit or "",
                         r.amount,
                         view.currency,
+                        view.metric,
                     )
                 )
+            subtotal = view.subtotal(category)
             writer.writerow(
-                ("subtotal", category, "", "", "", view.subtotal(category), view.currency)
+                ("subtotal", category, "", "", "", subtotal, view.currency, view.metric)
             )
-        writer.writerow(("total", "", "", "", "", view.total, view.currency))
+        writer.writerow(("total", "", "", "", "", view.total, view.currency, view.metric))
     return path
 
 
@@ -198,6 +209,7 @@ def write_statements(
     unallocated: Decimal,
     source_total: Decimal,
     currency: str,
+    metric: str,
     reconciled: bool,
 ) -> StatementFiles:
     """Write every team's CSV and ``summary.csv`` under ``directory`` (replacing earlier files)."""
@@ -209,24 +221,30 @@ def write_statements(
         writer.writerow(SUMMARY_COLUMNS)
         for v in sorted(views, key=lambda v: v.team):
             charged = "yes" if v.charged else "no"
-            writer.writerow(("team", v.team, v.tier, charged, v.total, currency, ""))
+            writer.writerow(("team", v.team, v.tier, charged, v.total, currency, metric, ""))
         cloud = sum((v.cloud for v in views), _ZERO)
         internal = sum((v.total - v.cloud for v in views), _ZERO)
-        writer.writerow(("allocated", "", "", "", cloud, currency, "direct + shared cloud cost"))
-        writer.writerow(("platform", "", "", "", internal, currency, "platform net of discounts"))
-        writer.writerow(("unallocated", "", "", "", unallocated, currency, ""))
         source_total = source_total.quantize(Decimal("0.01"))  # reconciled to the cent
-        writer.writerow(("source_total", "", "", "", source_total, currency, ""))
         status = "reconciled" if reconciled else "MISMATCH"
         note = f"allocated + unallocated = {cloud + unallocated}, source total {source_total}"
-        writer.writerow(("reconciliation", "", "", "", "", "", f"{status}: {note}"))
+        label = METRIC_LABELS.get(metric, metric)
+        for row in (
+            ("allocated", cloud, currency, "direct + shared cloud cost"),
+            ("platform", internal, currency, "platform net of discounts"),
+            ("unallocated", unallocated, currency, ""),
+            ("source_total", source_total, currency, label),
+            ("reconciliation", "", "", f"{status}: {note}"),
+        ):
+            name, amount, unit, text = row
+            writer.writerow((name, "", "", "", amount, unit, metric, text))
     return StatementFiles(directory, summary, teams)
 
 
 def render_statement(view: TeamStatementView) -> str:
     """A plain-text statement for the terminal."""
     kind = "charged" if view.charged else f"{view.tier}, informational"
-    out = [f"Chargeback statement: {view.team}, {view.period} ({kind}, {view.currency})"]
+    basis = METRIC_LABELS.get(view.metric, view.metric)
+    out = [f"Chargeback statement: {view.team}, {view.period} ({kind}, {view.currency}, {basis})"]
     width = max([len(r.item) for r in view.rows] + [10])
     for category in CATEGORIES:
         rows = [r for r in view.rows if r.category == category]

@@ -18,7 +18,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
 from tasks.chargeback.ledger import PostingResult
-from tasks.chargeback.statements import StatementFiles, TeamStatementView, team_view
+from tasks.chargeback.statements import (
+    METRIC_LABELS,
+    StatementFiles,
+    TeamStatementView,
+    team_view,
+)
 from tasks.links import browser_link
 
 __all__ = [
@@ -47,9 +52,12 @@ def allocate_period(
     teams_path: str | None = None,
     ratecard_path: str | None = None,
     usage_path: str | None = None,
-    metric: str = "BilledCost",
+    metric: str | None = None,
 ) -> Any:
-    """Allocate ``period``'s cost lines in the lake to teams (a ``tasks.chargeback.Allocation``)."""
+    """Allocate ``period``'s cost lines in the lake to teams (a ``tasks.chargeback.Allocation``).
+
+    ``metric`` overrides the teams file's ``cost_metric`` (``EffectiveCost`` by default).
+    """
     from tasks.chargeback import (
         allocate,
         lines_from_lake,
@@ -68,9 +76,10 @@ def allocate_period(
     lines = lines_from_lake(start, end, needed_columns(config))
     allocation = allocate(lines, config, usage, period, metric=metric)
     _logger().info(
-        "Allocated %s %s of %s to %s team(s)",
+        "Allocated %s %s (%s) of %s to %s team(s)",
         allocation.source_total,
         allocation.currency,
+        allocation.metric,
         period,
         len(allocation.statements),
     )
@@ -78,9 +87,7 @@ def allocate_period(
 
 
 @task(name="post-chargeback", cache_policy=NO_CACHE)
-def post_chargeback(
-    allocation: Any, dry_run: bool = False, metric: str = "BilledCost", engine: Any = None
-) -> PostingResult:
+def post_chargeback(allocation: Any, dry_run: bool = False, engine: Any = None) -> PostingResult:
     """Reconcile and post the allocation to the ledger (a dry run posts nothing)."""
     from prefect.runtime import flow_run
 
@@ -91,7 +98,6 @@ def post_chargeback(
         engine or get_engine(),
         allocation,
         dry_run=dry_run,
-        metric=metric,
         flow_run_id=flow_run.id or None,
     )
     _logger().info(
@@ -108,7 +114,7 @@ def post_chargeback(
 def statement_views(allocation: Any) -> list[TeamStatementView]:
     """Each team's statement of an allocation, by team name."""
     return [
-        team_view(statement, allocation.period, allocation.currency)
+        team_view(statement, allocation.period, allocation.currency, allocation.metric)
         for _, statement in sorted(allocation.statements.items())
     ]
 
@@ -127,6 +133,7 @@ def write_chargeback_statements(
         unallocated=result.unallocated_total,
         source_total=result.source_total,
         currency=result.currency,
+        metric=result.metric,
         reconciled=True,  # post_allocation raised otherwise
     )
     _logger().info("Wrote %s statement(s) to %s", len(files.teams), files.directory)
@@ -142,8 +149,11 @@ def summary_markdown(
 ) -> str:
     """The run's summary: per team total, unallocated, source total, reconciliation, postings."""
     title = "DRY RUN - nothing posted" if result.status == "dry_run" else result.status
+    basis = METRIC_LABELS.get(result.metric, result.metric)
     lines = [
         f"# Chargeback {result.period} ({title})",
+        "",
+        f"Cost charged: {basis}.",
         "",
         "| team | tier | charged | total |",
         "|---|---|---|---:|",
@@ -157,7 +167,7 @@ def summary_markdown(
         "",
         f"Reconciliation: OK (cloud cost allocated {result.allocated_total:,.2f} + unallocated "
         f"{result.unallocated_total:,.2f} = source total {result.source_total:,.2f} "
-        f"{result.currency}; platform charges are internal, on top).",
+        f"{result.currency} of {result.metric}; platform charges are internal, on top).",
         f"Ledger: {len(result.postings)} entries "
         f"({sum(p.correction for p in result.postings)} corrections), "
         f"{result.posted_total:,.2f} {result.currency}.",
@@ -198,6 +208,9 @@ def publish_chargeback(
         create_table_artifact(
             rows,
             key=_key("chargeback", result.period, v.team),
-            description=f"{v.team} statement {result.period} ({v.tier}, {v.currency})",
+            description=(
+                f"{v.team} statement {result.period} ({v.tier}, {v.currency}, "
+                f"{METRIC_LABELS.get(v.metric, v.metric)})"
+            ),
         )
     return markdown

@@ -15,7 +15,10 @@ partition at once make the later fail with a conflict naming it.
 Each scope gets a ``cost_ingestions`` row (rows, BilledCost total, checksum of the rows, estimated
 flag, start/finish). Any error (a malformed later file, a currency mix, the store going away)
 rolls the whole run back and records one ``failed`` row instead: nothing is half-written.
-Memory stays bounded by one chunk (a Parquet row group or CSV block), not by the file.
+Memory stays bounded by a few chunks (a Parquet row group or CSV block each: the one written, the
+next one read ahead, the lake writer's buffers), not by the file. Each chunk is handled whole, in
+columns: one DuckDB scan gives every billing account's rows, money and fingerprint; one grouping
+splits it by partition.
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ from sqlalchemy.exc import OperationalError
 
 from tasks.cost.bulk import write_rows
 from tasks.cost.focus import TIMESTAMP, CostDataError
-from tasks.cost.lake import Lake, fingerprint, months, to_lake
+from tasks.cost.lake import AccountTotals, Lake, account_totals, months, to_lake
 from tasks.cost.lake.layout import partition_keys
 from tasks.cost.normalise import currency_conflicts
+from tasks.cost.readahead import ReadAhead
 from tasks.cost.sources.base import CostChunk, CostSource
 from tasks.errors import ServiceUnavailableError, TraceoError
 from tasks.store.cost_models import CostIngestion, CostLine, CostTagTotal
@@ -137,21 +141,22 @@ def ingest_source(
     started = datetime.now(UTC)
     try:
         # Fetch the first chunk (all of an API source's) before the transaction opens, so API
-        # calls and their backoff do not hold it; files stream chunk by chunk inside it.
+        # calls and their backoff do not hold it; files stream chunk by chunk inside it, the
+        # next one read while the current one is written.
         fetched = iter(source.fetch(start, end))
         first = next(fetched, None)
-        chunks = fetched if first is None else itertools.chain([first], fetched)
-        report = write_chunks(
-            engine,
-            source.name,
-            start,
-            end,
-            chunks,
-            run_id=run_id,
-            started_at=started,
-            flow_run_id=flow_run_id,
-            lake=lake,
-        )
+        with ReadAhead(fetched) as ahead:
+            report = write_chunks(
+                engine,
+                source.name,
+                start,
+                end,
+                ahead if first is None else itertools.chain([first], ahead),
+                run_id=run_id,
+                started_at=started,
+                flow_run_id=flow_run_id,
+                lake=lake,
+            )
     except Exception as exc:
         _record_failure(engine, source.name, (start, end), (run_id, started), exc, flow_run_id)
         raise
@@ -224,6 +229,15 @@ class _Scope:
         self.fingerprint = 0  # of the lines: order-independent, summed chunk by chunk
         self.tags: list[pa.Table] = []
 
+    def add(self, totals: AccountTotals) -> None:
+        self.rows += totals.rows
+        self.fingerprint += totals.fingerprint
+        self.billed += totals.billed
+        self.effective += totals.effective
+        self.estimated |= totals.estimated
+        self.provider = self.provider or totals.provider_name
+        self.currency = self.currency or totals.billing_currency
+
 
 class _ScopeWriter:
     """Streams one run's lines into new lake partition versions, then switches them in.
@@ -264,13 +278,10 @@ class _ScopeWriter:
             raise CostDataError(issues)
         lines = _in_window(chunk.lines, self.window)
         self.skipped += chunk.lines.num_rows - lines.num_rows
-        for account in sorted(set(pc.unique(lines["billing_account_id"]).to_pylist())):
-            scope = self.scopes.setdefault(account, _Scope())
-            own = _rows_of(lines, account)
-            scope.fingerprint += fingerprint(own)
-            _accumulate(scope, own)
-            for key, rows in partition_keys(to_lake(own, self.source)):
-                self.parts.write(key, rows)
+        for totals in account_totals(lines):
+            self.scopes.setdefault(totals.billing_account_id, _Scope()).add(totals)
+        for key, rows in partition_keys(to_lake(lines, self.source)):
+            self.parts.write(key, rows)
         if chunk.tag_totals is not None:
             tags = _in_window(chunk.tag_totals, self.window)
             for account in sorted(set(pc.unique(tags["billing_account_id"]).to_pylist())):
@@ -365,17 +376,6 @@ class _ScopeWriter:
 
 def _max_id(conn: Connection, model: type[CostLine] | type[CostTagTotal]) -> int:
     return int(conn.execute(select(func.coalesce(func.max(model.id), 0))).scalar_one())
-
-
-def _accumulate(scope: _Scope, rows: pa.Table) -> None:
-    if rows.num_rows == 0:
-        return
-    scope.rows += rows.num_rows
-    scope.billed += pc.sum(rows["billed_cost"]).as_py() or _ZERO
-    scope.effective += pc.sum(rows["effective_cost"]).as_py() or _ZERO
-    scope.estimated |= bool(pc.any(rows["estimated"]).as_py())
-    scope.provider = scope.provider or pc.min(rows["provider_name"]).as_py()
-    scope.currency = scope.currency or pc.min(rows["billing_currency"]).as_py()
 
 
 def _in_window(table: pa.Table, window: tuple[datetime, datetime]) -> pa.Table:

@@ -123,26 +123,36 @@ def currency_conflicts(
     ``known`` maps a billing account to its currency and where that was first seen; it is updated,
     so the same dict checks several files of one ingestion against each other.
     """
-    accounts, currencies = table["billing_account_id"], table["billing_currency"]
-    pairs = pa.table({"a": accounts, "c": currencies}).group_by(["a", "c"]).aggregate([])
-    firsts = []
-    for account, currency in zip(pairs["a"].to_pylist(), pairs["c"].to_pylist(), strict=True):
-        rows = pc.and_(pc.equal(accounts, account), pc.equal(currencies, currency))
-        firsts.append((int(np.flatnonzero(_bool_numpy(rows))[0]), account, currency))
+    pairs = pa.table(
+        {
+            "a": table["billing_account_id"],
+            "c": table["billing_currency"],
+            "i": pa.array(np.arange(table.num_rows, dtype=np.int64)),
+        }
+    )
+    firsts = pairs.group_by(["a", "c"]).aggregate([("i", "min")]).sort_by("i_min").to_pylist()
     found: list[DataIssue] = []
-    for index, account, currency in sorted(firsts):  # in file order: the first currency wins
-        seen = known.setdefault(account, (currency, f"{origin} row {first_row + index}"))
+    for first in firsts:  # in file order: the first currency wins
+        account, currency, row = first["a"], first["c"], first_row + first["i_min"]
+        seen = known.setdefault(account, (currency, f"{origin} row {row}"))
         if seen[0] != currency:
             reason = (
                 f"billing account {account!r} mixes currencies: {currency!r} here, "
                 f"{seen[0]!r} at {seen[1]}"
             )
-            found.append(DataIssue(origin, first_row + index, "BillingCurrency", reason))
+            found.append(DataIssue(origin, row, "BillingCurrency", reason))
     return found
 
 
 def _convert(column: FocusColumn, values: pa.ChunkedArray, issues: _Issues) -> Any:
     if pa.types.is_dictionary(values.type):
+        # Exports dictionary-encode their repetitive columns: convert each distinct value once.
+        # A problem among them (maybe in a value no row uses) is located row by row instead.
+        encoded = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+        found = _Issues(issues.origin, issues.first_row)
+        distinct = _convert(column, pa.chunked_array([encoded.dictionary]), found)
+        if not found.items:
+            return pc.take(distinct, encoded.indices)
         values = values.cast(values.type.value_type)
     if column.kind == "decimal":
         return _to_decimal(column.name, values, issues)

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from tasks.errors import PermanentError, TransientError
 from tasks.privacy import audit, progress
-from tasks.privacy.config import hash_key, resolve_datamap
+from tasks.privacy.config import hash_key, identity_key, privacy_settings, resolve_datamap
 from tasks.privacy.datamap import DataMap
 from tasks.privacy.datastores import Datastore, open_datastore
 from tasks.privacy.execute import (
@@ -25,6 +25,7 @@ from tasks.privacy.execute import (
     opt_out_datastore,
     parse_corrections,
 )
+from tasks.privacy.minimise import link_same_person
 from tasks.privacy.package import build_bundle, sink_for
 from tasks.privacy.plan import Plan, build_plan
 from tasks.privacy.verify import verify_datastore
@@ -102,6 +103,12 @@ def begin(engine: Engine, request_id: str, actor: str) -> dict[str, Any]:
     request = _request(engine, request_id)
     if request.status == "rejected":
         raise PermanentError(f"data-subject request {request_id} was rejected")
+    if request.identities_dropped_at is not None and request.closed_at is None:
+        raise PermanentError(
+            f"data-subject request {request_id} was left failed past the retention period "
+            "(TRACEO_DSR_IDENTITY_RETENTION_DAYS) and its identities dropped: it needs a new "
+            "request"
+        )
     datamap = resolve_datamap()
     summary = {
         "request_type": request.request_type,
@@ -119,8 +126,19 @@ def begin(engine: Engine, request_id: str, actor: str) -> dict[str, Any]:
     _set_status(engine, request_id, "in_progress")
     if not _done(engine, request_id, "begin"):
         counts = {"datastores": len(summary["datastores"])}
-        _finish(engine, request_id, "begin", "", counts, actor)
+        same_person = _same_person(engine, request_id)
+        if same_person is not None:
+            counts["same_person"] = len(same_person)
+        detail = {"same_person": same_person} if same_person else None
+        _finish(engine, request_id, "begin", "", counts, actor, detail)
     return summary
+
+
+def _same_person(engine: Engine, request_id: str) -> list[str] | None:
+    """The person's other requests, by identity hash; None without ``TRACEO_DSR_IDENTITY_KEY``."""
+    if privacy_settings().identity_key is None:
+        return None
+    return link_same_person(engine, request_id, identity_key())
 
 
 def _plan(engine: Engine, request_id: str) -> Plan:
@@ -235,6 +253,9 @@ def close(engine: Engine, request_id: str, actor: str) -> dict[str, Any]:
         f"Data-subject request {request_id} ({request.request_type}) completed: "
         f"{rows} records ({step}). Audit chain head {head[:16]}."
     )
+    begun = _done(engine, request_id, "begin")
+    if begun is not None and begun.detail and begun.detail.get("same_person"):
+        text += f" Other requests from the same person: {', '.join(begun.detail['same_person'])}."
     if request.request_type == "access":
         packaged = _done(engine, request_id, "package")
         if packaged is not None:

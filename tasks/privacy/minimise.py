@@ -1,10 +1,13 @@
-"""Keep less: what a closed request stops holding, and when.
+"""Keep less: what a closed or abandoned request stops holding, and when.
 
-A request closed (completed or rejected) more than ``TRACEO_DSR_IDENTITY_RETENTION_DAYS`` ago
-keeps what proves compliance (ticket, type, jurisdiction, dates, outcome, its audit entries) and
+A request closed (completed or rejected) more than ``TRACEO_DSR_IDENTITY_RETENTION_DAYS`` ago,
+or left ``failed`` with no activity (no rerun, no status change) for as long, keeps what proves
+compliance (ticket, type, jurisdiction, dates, outcome, its audit entries) and
 a keyed hash of each identity (HMAC-SHA256 under ``TRACEO_DSR_IDENTITY_KEY``, so a later request
 from the same person can be matched without the plaintext); its identities and corrected values
-are emptied. An access bundle whose link has expired is removed with every file exported for it.
+are emptied. Every request gets those hashes when its fulfilment begins
+(:func:`link_same_person`, which finds the person's other requests by them). An access bundle
+whose link has expired is removed with every file exported for it.
 Each change is audited in the transaction that makes it, and done once: a rerun finds nothing
 left to do.
 """
@@ -17,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import ColumnElement, Engine, or_, select, update
 
 from tasks.privacy import audit, progress
 from tasks.privacy.package import BundleSink
@@ -25,7 +28,7 @@ from tasks.store.engine import session_scope
 from tasks.store.fulfilment_models import DsrStep
 from tasks.store.privacy_models import DsrRequest
 
-__all__ = ["expire_bundles", "forget_identities", "identity_hashes"]
+__all__ = ["expire_bundles", "forget_identities", "identity_hashes", "link_same_person"]
 
 
 def identity_hashes(identities: dict[str, Any], key: bytes) -> dict[str, str]:
@@ -37,18 +40,52 @@ def identity_hashes(identities: dict[str, Any], key: bytes) -> dict[str, str]:
     }
 
 
+def link_same_person(engine: Engine, public_id: str, key: bytes) -> list[str]:
+    """Hash the identities of request ``public_id`` and find the other requests of that person.
+
+    The request keeps its hashes from now on (minimising it later writes the same ones), so any
+    request can be matched, open or minimised, without comparing plaintext. Returns the public
+    ids of the other requests sharing at least one identity hash, oldest first; neither the
+    hashes nor the identities leave this function.
+    """
+    with session_scope(engine) as session:
+        row = session.scalars(select(DsrRequest).where(DsrRequest.public_id == public_id)).one()
+        hashes = identity_hashes(dict(row.identities or {}), key)
+        if not hashes:  # already minimised: its hashes were kept then
+            hashes = dict(row.identity_hashes or {})
+        row.identity_hashes = hashes
+        if not hashes:
+            return []
+        same = or_(
+            *(
+                DsrRequest.identity_hashes[kind].as_string() == digest
+                for kind, digest in hashes.items()
+            )
+        )
+        others = (
+            select(DsrRequest.public_id)
+            .where(DsrRequest.public_id != public_id, same)
+            .order_by(DsrRequest.received_at, DsrRequest.id)
+        )
+        return list(session.scalars(others))
+
+
+def _forgettable(before: datetime) -> ColumnElement[bool]:
+    """Closed before ``before``, or failed with no activity since (a rerun makes it in progress)."""
+    failed_and_left = (DsrRequest.status == "failed") & (DsrRequest.updated_at < before)
+    return DsrRequest.identities_dropped_at.is_(None) & (
+        (DsrRequest.closed_at < before) | failed_and_left
+    )
+
+
 def forget_identities(
-    engine: Engine, key: bytes, closed_before: datetime, now: datetime, actor: str
+    engine: Engine, key: bytes, before: datetime, now: datetime, actor: str
 ) -> int:
-    """Replace the identities of requests closed before ``closed_before`` by keyed hashes.
+    """Swap for keyed hashes the identities of requests closed, or failed and left, by ``before``.
 
     Returns how many requests were changed; each gets a ``forget_identities`` audit entry.
     """
-    due = (
-        select(DsrRequest.public_id)
-        .where(DsrRequest.closed_at < closed_before, DsrRequest.identities_dropped_at.is_(None))
-        .order_by(DsrRequest.closed_at)
-    )
+    due = select(DsrRequest.public_id).where(_forgettable(before)).order_by(DsrRequest.updated_at)
     with session_scope(engine) as session:
         ids = list(session.scalars(due))
     forgotten = 0
@@ -58,9 +95,9 @@ def forget_identities(
             row = session.scalars(
                 select(DsrRequest)
                 .where(DsrRequest.public_id == public_id)
-                .where(DsrRequest.identities_dropped_at.is_(None))
+                .where(_forgettable(before))  # rerun or already forgotten meanwhile: left alone
             ).first()
-            if row is None:  # another run got there first
+            if row is None:
                 continue
             hashes = identity_hashes(dict(row.identities or {}), key)
             corrected = sorted(row.corrections or {})

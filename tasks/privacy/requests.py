@@ -16,27 +16,28 @@ here name it, never an identity.
 from __future__ import annotations
 
 import calendar
+import functools
 import math
 import re
 import threading
 import uuid
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 
 from tasks.errors import NotFoundError, PermanentError
 from tasks.privacy.characters import identifier_problem, text_problem
 from tasks.specs import field_path
 from tasks.store.engine import session_scope
+from tasks.store.models import Base
 from tasks.store.privacy_models import DsrRequest, IntakeDelivery
+from tasks.store.sql import dialect_insert
 
 __all__ = [
     "REPLAY_WINDOW",
@@ -47,6 +48,7 @@ __all__ = [
     "InvalidRequestError",
     "Jurisdiction",
     "NewRequest",
+    "PendingRequest",
     "ReplayedDeliveryError",
     "RequestType",
     "add_months",
@@ -63,6 +65,7 @@ __all__ = [
     "record_flow_runs",
     "record_start_failure",
     "set_status",
+    "store_requests",
 ]
 
 RequestType = Literal["access", "erasure", "correction", "opt-out"]
@@ -259,13 +262,25 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-# The intake's statements, built once with values passed as parameters: SQLAlchemy reuses their
-# compiled form instead of building clauses and cache keys on every request (a fifth of its cost).
-_INSERT_DELIVERY = insert(IntakeDelivery)
-_INSERT_REQUEST = insert(DsrRequest)
-_FIND_TICKET = select(DsrRequest.public_id, DsrRequest.due_at, DsrRequest.status).where(
-    DsrRequest.source == bindparam("source"), DsrRequest.ticket_id == bindparam("ticket_id")
-)
+@dataclass(frozen=True)
+class PendingRequest:
+    """A validated request waiting to be stored, with the delivery that brought it (if any)."""
+
+    new: NewRequest
+    delivery_id: str | None
+    received_at: datetime
+
+
+# Inserts skip a row whose unique key exists (ON CONFLICT DO NOTHING) and return the rows they
+# did insert: a replay, or a ticket already stored (before, earlier in the same batch, or by a
+# concurrent writer whose commit the insert waited for) is told by its absence, without an error
+# that would abort the transaction of the whole batch around it.
+@functools.cache
+def _insert_ignoring(dialect: str, model: type[Base], *returning: str) -> Any:
+    """Built once per dialect: run with a list of rows, SQLAlchemy sends them as few statements."""
+    columns = [model.__table__.c[name] for name in returning]
+    return dialect_insert(dialect)(model).on_conflict_do_nothing().returning(*columns)
+
 
 _SQLITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
@@ -281,18 +296,30 @@ def _writing(engine: Engine) -> AbstractContextManager[object]:
     return _SQLITE_LOCKS.setdefault(engine, threading.Lock())
 
 
-def record_delivery(
-    conn: Connection | Session, source: str, delivery_id: str, now: datetime
-) -> None:
+def _accept_deliveries(
+    conn: Connection, deliveries: Sequence[tuple[str, str, datetime]]
+) -> list[bool]:
+    """Remember each ``(source, delivery id, time)``; False for each seen before (a replay)."""
+    rows = [{"source": s, "delivery_id": d[:200], "received_at": t} for s, d, t in deliveries]
+    if not rows:
+        return []
+    stmt = _insert_ignoring(conn.dialect.name, IntakeDelivery, "source", "delivery_id")
+    inserted = {(row.source, row.delivery_id) for row in conn.execute(stmt, rows)}
+    accepted = []
+    for row in rows:
+        key = (row["source"], row["delivery_id"])
+        accepted.append(key in inserted)
+        inserted.discard(key)  # the same delivery twice in one batch: the second is a replay
+    return accepted
+
+
+def record_delivery(conn: Connection, source: str, delivery_id: str, now: datetime) -> None:
     """Remember an accepted delivery; raises :class:`ReplayedDeliveryError` if seen before.
 
-    Runs inside the caller's transaction (a Connection or a Session), which a replay aborts.
+    Runs inside the caller's transaction; nothing is written for a replay.
     """
-    values = {"source": source, "delivery_id": delivery_id[:200], "received_at": now}
-    try:
-        conn.execute(_INSERT_DELIVERY, values)
-    except IntegrityError:
-        raise ReplayedDeliveryError(f"{source} delivery already accepted") from None
+    if not _accept_deliveries(conn, [(source, delivery_id, now)])[0]:
+        raise ReplayedDeliveryError(f"{source} delivery already accepted")
 
 
 def prune_deliveries(engine: Engine, before: datetime, ids_before: datetime | None = None) -> int:
@@ -310,6 +337,81 @@ def prune_deliveries(engine: Engine, before: datetime, ids_before: datetime | No
         return int(conn.execute(delete(IntakeDelivery).where(old)).rowcount)
 
 
+def _row(pending: PendingRequest) -> dict[str, Any]:
+    new, now = pending.new, pending.received_at
+    return {
+        "public_id": str(uuid.uuid4()),
+        "source": new.source,
+        "ticket_id": new.ticket_id,
+        "request_type": new.request_type,
+        "jurisdiction": new.jurisdiction,
+        "status": "received",
+        "received_at": now,
+        "due_at": due_date(new.jurisdiction, now),
+        "identities": new.identities.model_dump(exclude_none=True),
+        "corrections": new.corrections,
+        "start_attempts": 0,
+        "updated_at": now,
+    }
+
+
+def _stored_tickets(conn: Connection, tickets: set[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    """The stored request of each ``(source, ticket id)``."""
+    if not tickets:
+        return {}
+    found = select(
+        DsrRequest.public_id,
+        DsrRequest.due_at,
+        DsrRequest.status,
+        DsrRequest.source,
+        DsrRequest.ticket_id,
+    ).where(DsrRequest.ticket_id.in_({ticket for _, ticket in tickets}))
+    return {(r.source, r.ticket_id): r for r in conn.execute(found)}
+
+
+def store_requests(
+    engine: Engine, pending: Sequence[PendingRequest]
+) -> list[CreatedRequest | ReplayedDeliveryError]:
+    """Store each request (or find the one stored for its ticket) in one transaction.
+
+    The intake's group commit (:mod:`deployments.intake.writer`): one transaction and at most
+    three statements for a whole batch. A replayed delivery gets its
+    :class:`ReplayedDeliveryError` in its place and writes nothing; the others are unaffected.
+    Nothing is stored unless the transaction commits.
+    """
+    out: dict[int, CreatedRequest | ReplayedDeliveryError] = {}
+    with _writing(engine), engine.begin() as conn:
+        signed = [i for i, one in enumerate(pending) if one.delivery_id is not None]
+        deliveries = [
+            (pending[i].new.source, str(pending[i].delivery_id), pending[i].received_at)
+            for i in signed
+        ]
+        for i, accepted in zip(signed, _accept_deliveries(conn, deliveries), strict=True):
+            if not accepted:
+                out[i] = ReplayedDeliveryError(f"{pending[i].new.source} delivery already accepted")
+        rows = {i: _row(one) for i, one in enumerate(pending) if i not in out}
+        if rows:
+            stmt = _insert_ignoring(conn.dialect.name, DsrRequest, "public_id")
+            created = set(conn.execute(stmt, list(rows.values())).scalars())
+            stored = _stored_tickets(
+                conn,
+                {
+                    (r["source"], r["ticket_id"])
+                    for r in rows.values()
+                    if r["public_id"] not in created
+                },
+            )
+            for i, row in rows.items():
+                if row["public_id"] in created:
+                    out[i] = CreatedRequest(row["public_id"], row["due_at"], True, "received")
+                else:
+                    existing = stored[(row["source"], row["ticket_id"])]
+                    out[i] = CreatedRequest(
+                        existing.public_id, existing.due_at, False, existing.status
+                    )
+    return [out[i] for i in range(len(pending))]
+
+
 def create_request(
     engine: Engine,
     new: NewRequest,
@@ -320,43 +422,12 @@ def create_request(
     """Store ``new`` (or find the request already stored for its ticket) in one transaction.
 
     With ``delivery_id`` the delivery is recorded in the same transaction, so a replay is refused
-    (:class:`ReplayedDeliveryError`) and a refused request leaves nothing behind. Core statements,
-    not the ORM: this is the intake's hot path (see ``deployments/bench/intake_throughput.py``).
+    (:class:`ReplayedDeliveryError`) and a refused request leaves nothing behind.
     """
-    now = now or _now()
-    ticket = {"source": new.source, "ticket_id": new.ticket_id}
-    for attempt in range(2):
-        try:
-            with _writing(engine), engine.begin() as conn:
-                if delivery_id is not None:
-                    record_delivery(conn, new.source, delivery_id, now)
-                existing = conn.execute(_FIND_TICKET, ticket).first()
-                if existing is not None:
-                    return CreatedRequest(
-                        existing.public_id, existing.due_at, False, existing.status
-                    )
-                public_id, due_at = str(uuid.uuid4()), due_date(new.jurisdiction, now)
-                row = {
-                    "public_id": public_id,
-                    "source": new.source,
-                    "ticket_id": new.ticket_id,
-                    "request_type": new.request_type,
-                    "jurisdiction": new.jurisdiction,
-                    "status": "received",
-                    "received_at": now,
-                    "due_at": due_at,
-                    "identities": new.identities.model_dump(exclude_none=True),
-                    "corrections": new.corrections,
-                    "start_attempts": 0,
-                    "updated_at": now,
-                }
-                conn.execute(_INSERT_REQUEST, row)
-                return CreatedRequest(public_id, due_at, True, "received")
-        except IntegrityError:
-            # Another writer stored the same ticket between our read and insert: read it back.
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+    (result,) = store_requests(engine, [PendingRequest(new, delivery_id, now or _now())])
+    if isinstance(result, ReplayedDeliveryError):
+        raise result
+    return result
 
 
 def load_request(engine: Engine, public_id: str) -> DsrRequest:

@@ -126,7 +126,7 @@ def purge_expired(datastore: str) -> dict[str, int]:
 
 @_step("forget-closed-requests", reused=True)
 def forget_closed_requests() -> dict[str, int]:
-    """Drop the plaintext identities of requests closed long enough ago; remove expired bundles."""
+    """Drop the identities of requests closed (or left failed) long ago; remove expired bundles."""
     from datetime import timedelta
 
     from tasks.privacy.config import hash_key, identity_key, privacy_settings, resolve_datamap

@@ -100,14 +100,16 @@ class PrivacySettings(BaseSettings):
     )
     identity_key: SecretStr | None = Field(
         default=None,
-        description="HMAC key (>= 16 characters) of the identity hashes a closed request keeps "
-        "once its plaintext identities are dropped; required by `enforce_retention`",
+        description="HMAC key (>= 16 characters) of the identity hashes a request keeps (a "
+        "person's requests are matched by them, also once their plaintext identities are "
+        "dropped); required by `enforce_retention`",
     )
     identity_retention_days: int = Field(
         default=30,
         ge=0,
         le=3650,
-        description="days after closure a request keeps its plaintext identities and corrections",
+        description="days after closure (or a failed request's last activity) a request keeps "
+        "its plaintext identities and corrections",
     )
 
     @property

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         description="the saved `traceo-bigquery-cost-table` or `traceo-athena-cost-table` block "
         "that `TRACEO_COST_ENGINE=bigquery|athena` queries",
     )
+    cost_lake_block: str | None = Field(
+        default=None,
+        description="a saved `traceo-cost-lake` block (its bucket, endpoint and AWS "
+        "credentials block); wins over `TRACEO_COST_LAKE`",
+    )
     gcp_billing_endpoint: str | None = Field(
         default=None,
         description="a Cloud Billing API endpoint for local runs (e.g. the fake in "

@@ -3,8 +3,9 @@
 Personal data lives only in :attr:`DsrRequest.identities` and :attr:`DsrRequest.corrections`; every
 other column (and everything sent to Prefect, logs or tickets) refers to the request by
 ``public_id``. ``(source, ticket_id)`` is unique, so a ticket delivered twice is one request.
-Some time after a request closes (:mod:`tasks.privacy.minimise`) both are emptied and
-:attr:`DsrRequest.identity_hashes` keeps a keyed hash of each identity instead.
+:attr:`DsrRequest.identity_hashes` holds a keyed hash of each identity from the start of its
+fulfilment (a person's requests are matched by them); some time after a request closes
+(:mod:`tasks.privacy.minimise`) the identities and corrections are emptied and the hashes stay.
 :class:`IntakeDelivery` remembers each accepted webhook delivery so a replay is refused.
 """
 

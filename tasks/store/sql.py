@@ -1,14 +1,19 @@
-"""SQL expressions that differ between the store's backends (SQLite and PostgreSQL)."""
+"""SQL expressions that differ between the store's backends (SQLite and PostgreSQL) and DuckDB."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Insert, cast, extract, func
+from sqlalchemy import BigInteger, Connection, Insert, Text, cast, extract, func
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
-__all__ = ["dialect_insert", "epoch_seconds", "execute_many"]
+from tasks.store.models import UTCDateTime
+
+__all__ = ["dialect_insert", "epoch_seconds", "execute_many", "json_text"]
 
 
 def epoch_seconds(dialect: str, column: Any) -> ColumnElement[Any]:
@@ -49,10 +54,60 @@ def execute_many(conn: Connection, stmt: Insert, rows: Sequence[Mapping[str, Any
         raise ValueError(f"rows must give exactly the columns {sorted(names)}, not {sorted(keys)}")
     columns = {}
     for name in names:
-        convert = stmt.table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        column_type = stmt.table.c[name].type
+        convert = column_type.dialect_impl(dialect).bind_processor(dialect)
+        if dialect.name == "sqlite" and isinstance(column_type, UTCDateTime):
+            convert = _sqlite_utc_text  # what SQLAlchemy stores, without its per-value layers
         values = [row[name] for row in rows]
         columns[name] = values if convert is None else [convert(v) for v in values]
     params: list[Any] = list(zip(*columns.values(), strict=True))
     if not compiled.positional:
         params = [dict(zip(names, values, strict=True)) for values in params]
     conn.exec_driver_sql(str(compiled), params)
+
+
+class json_text(FunctionElement[str]):
+    """The JSON text of ``key``'s value in a JSON object column (``'"prod"'``, ``'5'``,
+    ``'true'``), NULL where the key is absent or the column is not an object.
+
+    One form for the store and the cost lake: PostgreSQL's ``json -> key``; SQLite (3.38+) and
+    DuckDB share ``-> '$."key"'``. Keys holding ``"`` or ``\\`` are refused (no cloud allows
+    them in tag keys).
+    """
+
+    type = Text()
+    inherit_cache = True
+
+    def __init__(self, column: Any, key: str) -> None:
+        if '"' in key or "\\" in key:
+            raise ValueError(f"a JSON key may not contain a quote or a backslash: {key!r}")
+        self.json_key = key
+        super().__init__(column)
+
+
+@compiles(json_text)
+def _json_text_path(element: json_text, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    path = _quoted(f'$."{element.json_key}"')
+    return f"CAST(({compiler.process(column, **kw)} -> {path}) AS TEXT)"
+
+
+@compiles(json_text, "postgresql")
+def _json_text_key(element: json_text, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return f"CAST(({compiler.process(column, **kw)} -> {_quoted(element.json_key)}) AS TEXT)"
+
+
+def _quoted(text: str) -> str:
+    """A SQL string literal (inline, not a parameter: GROUP BY must repeat the same expression
+    for DuckDB to match it with the SELECT's)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _sqlite_utc_text(value: datetime | None) -> str | None:
+    """A UTC datetime as SQLite's DATETIME text (``2024-09-01 12:00:00.000000``)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store; use timezone-aware UTC")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")

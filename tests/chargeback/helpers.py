@@ -33,17 +33,19 @@ def config_from(tmp_path: Path, teams: str, ratecard: str = RATECARD) -> Chargeb
 
 
 def row(
-    cost: str,
+    effective: str,
     service: str = "Compute",
     *,
     tags: dict[str, str] | None = None,
-    effective: str | None = None,
+    billed: str | None = None,
     start: str = "2024-09-10T00:00:00",
     **extra: Any,
 ) -> dict[str, Any]:
+    """A FOCUS line whose ``EffectiveCost`` (what chargeback charges by default) is
+    ``effective``; its ``BilledCost`` is ``billed``, the same when not given (no commitment)."""
     return {
-        "BilledCost": Decimal(cost),
-        "EffectiveCost": Decimal(effective if effective is not None else cost),
+        "BilledCost": Decimal(billed if billed is not None else effective),
+        "EffectiveCost": Decimal(effective),
         "BillingCurrency": "USD",
         "ChargeCategory": extra.pop("ChargeCategory", "Usage"),
         "ChargePeriodStart": start,

@@ -94,7 +94,9 @@ def test_reconciliation_failure_reports_both_totals(tmp_path: Path) -> None:
     with pytest.raises(ReconciliationError) as caught:
         broken.reconcile()
     assert (caught.value.expected, caught.value.actual) == (Decimal("41.01"), Decimal("40.66"))
-    assert "source total 41.01 != statements + unallocated 40.66" in str(caught.value)
+    assert "source total (EffectiveCost) 41.01 != statements + unallocated 40.66" in str(
+        caught.value
+    )
 
 
 def test_first_matching_rule_wins_and_shared_policies_come_first(tmp_path: Path) -> None:
@@ -153,13 +155,36 @@ rules:
     assert allocation.source_total == Decimal("7.00")
 
 
-def test_effective_cost_metric(tmp_path: Path) -> None:
+def test_amortised_effective_cost_is_charged_by_default_and_billed_on_request(
+    tmp_path: Path,
+) -> None:
+    teams = TEAMS.replace("SPLIT", "split: even")
+    # A commitment's purchase is billed up front; amortised, it is spread over the usage.
+    lines = [
+        row("0.00", "Support", billed="30.00", ChargeCategory="Purchase"),
+        row("7.50", "A", billed="0.00"),
+        row("2.50", "B", billed="0.00"),
+    ]
+    amortised = allocate(lines, config_from(tmp_path, teams), [], "2024-09")
+    billed = allocate(lines, config_from(tmp_path, "cost_metric: billed\n" + teams), [], "2024-09")
+
+    assert (amortised.metric, amortised.source_total) == ("EffectiveCost", Decimal("10.00"))
+    assert [amortised.statements[t].total for t in "abc"] == [Decimal("7.50"), Decimal("2.50"), 0]
+    assert (billed.metric, billed.source_total) == ("BilledCost", Decimal("30.00"))
+    assert [billed.statements[t].total for t in "abc"] == [Decimal("10.00")] * 3
+    overridden = allocate(lines, config_from(tmp_path, teams), [], "2024-09", "BilledCost")
+    assert overridden.statements == billed.statements
+
+
+def test_reconciliation_checks_the_charged_metric_and_names_it(tmp_path: Path) -> None:
     config = config_from(tmp_path, TEAMS.replace("SPLIT", "split: even"))
-    lines = [row("10.00", "A", effective="7.50")]
-    allocation = allocate(lines, config, [], "2024-09", metric="EffectiveCost")
-    assert allocation.statements["a"].total == Decimal("7.50")
+    allocation = allocate([row("7.50", "A", billed="10.00")], config, [], "2024-09")
+    allocation.reconcile()  # statements add up to the EffectiveCost total, not the billed one
+    wrong = dataclasses.replace(allocation, source_total=Decimal("10.00"))
+    with pytest.raises(ReconciliationError, match=r"source total \(EffectiveCost\) 10.00"):
+        wrong.reconcile()
     with pytest.raises(ChargebackError, match="metric must be one of"):
-        allocate(lines, config, [], "2024-09", metric="ListCost")
+        allocate([row("1.00", "A")], config, [], "2024-09", metric="ListCost")
 
 
 def test_platform_usage_is_priced_with_tier_discounts(tmp_path: Path) -> None:
@@ -195,7 +220,7 @@ def test_bad_inputs_raise_chargeback_errors(tmp_path: Path) -> None:
 def test_the_focus_sample_allocates_by_its_tags_and_reconciles() -> None:
     with SAMPLE.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    expected = sum((Decimal(r["BilledCost"]) for r in rows), Decimal(0))
+    expected = sum((Decimal(r["EffectiveCost"]) for r in rows), Decimal(0))  # amortised
     config = load_chargeback_config(
         "deployments/chargeback/teams.yaml", "deployments/chargeback/ratecard.yaml"
     )
@@ -206,7 +231,7 @@ def test_the_focus_sample_allocates_by_its_tags_and_reconciles() -> None:
     allocation.reconcile()
     peoria = sum(
         (
-            Decimal(r["BilledCost"])
+            Decimal(r["EffectiveCost"])
             for r in rows
             if r["Tags"] != "NULL" and json.loads(r["Tags"]).get("business_unit") == "PeoriaData"
         ),

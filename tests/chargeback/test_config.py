@@ -32,6 +32,7 @@ def test_example_deployment_files_load() -> None:
         "deployments/chargeback/teams.yaml", "deployments/chargeback/ratecard.yaml"
     )
     assert config.currency == "USD"
+    assert config.metric == "EffectiveCost"
     assert "data-platform" in config.team_names
     assert config.tier("sre") == "hard"
     usage = load_usage_csv("deployments/chargeback/usage.csv", "2024-09")
@@ -44,6 +45,15 @@ def test_unknown_field_names_file_team_and_field(tmp_path: Path) -> None:
     assert errors == [
         f"{tmp_path / 'teams.yaml'}: team b: teams[1].colour: unknown field (not supported)"
     ]
+
+
+def test_the_cost_metric_is_effective_by_default_billed_on_request(tmp_path: Path) -> None:
+    assert config_from(tmp_path, TEAMS).metric == "EffectiveCost"
+    assert config_from(tmp_path, TEAMS + "cost_metric: billed\n").metric == "BilledCost"
+    (error,) = _errors(tmp_path, TEAMS + "cost_metric: BilledCost\n")
+    assert error == (
+        f"{tmp_path / 'teams.yaml'}: cost_metric: Input should be 'effective' or 'billed'"
+    )
 
 
 def test_bad_split_method_names_the_policy(tmp_path: Path) -> None:

@@ -55,7 +55,9 @@ def test_lines_from_store_reads_the_period_columns_and_allocates(tmp_path: Path)
     )
     assert isinstance(columns, CostColumns) and len(columns) == 2
     assert columns.table.column("billed_cost").to_pylist() == [Decimal("1.25"), Decimal("0.005")]
-    allocation = allocate(columns, config_from(tmp_path, TEAMS), [], "2024-09")
+    billed = config_from(tmp_path, "cost_metric: billed\n" + TEAMS)  # as invoiced, on request
+    allocation = allocate(columns, billed, [], "2024-09")
+    assert allocation.metric == "BilledCost"
     assert allocation.statements["data"].total == Decimal("1.25")
     assert allocation.source_total == Decimal("1.255")
     assert allocation.cloud_total() == Decimal("1.26")  # half-even of 125.5 cents
@@ -79,7 +81,7 @@ def test_lines_from_store_on_each_backend(store_engine, tmp_path: Path) -> None:
 
     columns = CostColumns.from_rows(
         [
-            row("1.25", "EC2", tags={"business_unit": "PeoriaData"}, effective="0.625"),
+            row("0.625", "EC2", tags={"business_unit": "PeoriaData"}, billed="1.25"),
             row("0.000000000001", "S3", start="2024-09-30T23:00:00"),
             row("-0.5", "EC2", ChargeCategory="Credit", SubAccountId="acct-7"),
             row("9.00", "EC2", tags={"business_unit": "PeoriaData"}, start="2024-10-01T00:00:00"),
@@ -106,5 +108,5 @@ def test_lines_from_store_on_each_backend(store_engine, tmp_path: Path) -> None:
     tags = table.column("tags").to_pylist()
     assert tags[:2] == [None, None] and json.loads(tags[2]) == {"business_unit": "PeoriaData"}
     allocation = allocate(got, config_from(tmp_path, TEAMS), [], "2024-09")
-    assert allocation.statements["data"].total == Decimal("1.25")
-    assert allocation.source_total == Decimal("0.750000000001")
+    assert allocation.statements["data"].total == Decimal("0.63")  # EffectiveCost, half-even
+    assert allocation.source_total == Decimal("0.125000000001")

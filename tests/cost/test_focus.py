@@ -180,3 +180,31 @@ def test_non_finite_floats_are_rejected():
     )
     with pytest.raises(CostDataError, match="row 1: column BilledCost: not a finite number"):
         normalise(typed, "t.parquet")
+
+
+def _encoded(values: list[str], indices: list[int]) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(indices, pa.int32()), pa.array(values))
+
+
+def test_dictionary_encoded_values_convert_like_text_and_a_bad_one_names_its_row():
+    raw = _raw([focus_row(), focus_row(), focus_row()])
+    column = raw.column_names.index("BilledCost")
+    # The dictionary may hold values no row uses (a row group's, read in smaller batches).
+    used = raw.set_column(column, "BilledCost", _encoded(["1.5", "2", "n/a"], [0, 1, 0]))
+    costs = [row["billed_cost"] for row in normalise(used, "d.parquet").to_pylist()]
+    assert costs == [Decimal("1.5"), Decimal("2"), Decimal("1.5")]
+
+    bad = raw.set_column(column, "BilledCost", _encoded(["1.5", "n/a"], [0, 0, 1]))
+    with pytest.raises(CostDataError) as caught:
+        normalise(bad, "d.parquet")
+    assert [str(i) for i in caught.value.issues] == [
+        "d.parquet: row 3: column BilledCost: not a number: 'n/a'"
+    ]
+
+
+def test_a_dictionary_encoded_text_too_long_for_its_column_names_its_row():
+    raw = _raw([focus_row(), focus_row()])
+    column = raw.column_names.index("ChargeCategory")
+    encoded = raw.set_column(column, "ChargeCategory", _encoded(["Usage", "U" * 40], [1, 0]))
+    with pytest.raises(CostDataError, match=r"d\.parquet: row 1: column ChargeCategory: longer"):
+        normalise(encoded, "d.parquet")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from infra.sandbox.ticket_fake import TicketFake
 from tasks.errors import PermanentError
 from tasks.privacy import audit, progress
 from tasks.privacy.minimise import expire_bundles, forget_identities, identity_hashes
@@ -172,3 +173,92 @@ def test_forgetting_needs_an_identity_key_of_16_characters(monkeypatch):
     assert "s3cr3t-val" not in str(caught.value)
     monkeypatch.setenv("TRACEO_DSR_IDENTITY_KEY", KEY.decode())
     assert identity_key() == KEY
+
+
+def test_a_request_left_failed_past_the_retention_period_is_minimised_too(store_engine):
+    from tasks.privacy import fulfil
+
+    failed = _request(store_engine, "PRIV-1")
+    retried = _request(store_engine, "PRIV-2")
+    waiting = _request(store_engine, "PRIV-3")
+    for request_id in (failed, retried):
+        set_status(store_engine, request_id, "failed", "PermanentError")
+    set_status(store_engine, waiting, "waiting", "ServiceUnavailableError")
+    later = datetime.now(UTC) + timedelta(days=31)
+    set_status(store_engine, retried, "in_progress")  # on-call reran it: active again
+
+    # last activity less than the retention period ago: kept as it is
+    assert forget_identities(store_engine, KEY, later - timedelta(days=32), later, "test") == 0
+    assert forget_identities(store_engine, KEY, later - timedelta(days=30), later, "test") == 1
+    row = load_request(store_engine, failed)
+    assert row.identities == {} and row.status == "failed" and row.closed_at is None
+    assert row.identity_hashes == identity_hashes({"email": EMAIL, "phone": PHONE}, KEY)
+    assert EMAIL not in _stored_text(store_engine, failed)
+    assert [e.step for e in audit.entries_for(store_engine, failed)] == ["forget_identities"]
+    # a request rerun since keeps its identities, and so does a waiting one (an outage: it is
+    # retried once the datastore is back, and the deadline watch keeps reporting it)
+    assert load_request(store_engine, retried).identities["email"] == EMAIL
+    assert load_request(store_engine, waiting).identities["email"] == EMAIL
+
+    # a rerun of the minimised request is refused with a reason, not a search for nothing
+    with pytest.raises(PermanentError, match="retention period"):
+        fulfil.begin(store_engine, failed, "test")
+
+
+def test_a_new_request_is_matched_to_the_same_persons_minimised_one(store_engine, monkeypatch):
+    from tasks.privacy import fulfil
+
+    monkeypatch.setenv("TRACEO_DSR_DATAMAP", str(Path("deployments/datamaps/demo.yaml").resolve()))
+    monkeypatch.setenv("TRACEO_DSR_IDENTITY_KEY", KEY.decode())
+    old = _request(store_engine, "PRIV-1")
+    fulfil.begin(store_engine, old, "test")
+    set_status(store_engine, old, "completed")
+    later = datetime.now(UTC) + timedelta(days=31)
+    assert forget_identities(store_engine, KEY, later - timedelta(days=30), later, "test") == 1
+    stranger = parse_new_request(
+        {
+            "source": "zendesk",
+            "ticket_id": "77",
+            "request_type": "access",
+            "jurisdiction": "GDPR",
+            "identities": {"email": "someone.else@example.com"},
+        }
+    )
+    other = create_request(store_engine, stranger).public_id
+    fulfil.begin(store_engine, other, "test")
+
+    # the same person again, from another ticket and with the phone only
+    new = parse_new_request(
+        {
+            "source": "zendesk",
+            "ticket_id": "78",
+            "request_type": "access",
+            "jurisdiction": "GDPR",
+            "identities": {"phone": PHONE},
+        }
+    )
+    again = create_request(store_engine, new).public_id
+    fulfil.begin(store_engine, again, "test")
+
+    begun = progress.get_step(store_engine, again, "begin")
+    assert begun is not None and begun.detail == {"same_person": [old]}
+    assert begun.counts["same_person"] == 1
+    (entry,) = audit.entries_for(store_engine, again)
+    assert entry.counts == {"datastores": begun.counts["datastores"], "same_person": 1}
+    # matched by hash: the old request still holds no plaintext, the new one no other identity
+    assert EMAIL not in _stored_text(store_engine, old)
+    assert load_request(store_engine, again).identity_hashes == identity_hashes(
+        {"phone": PHONE}, KEY
+    )
+    assert progress.get_step(store_engine, other, "begin").detail in (None, {})
+
+    # the closing comment names the earlier request by id, and nothing that identifies the person
+    with TicketFake() as fake:
+        monkeypatch.setenv("TRACEO_ZENDESK_URL", fake.url)
+        monkeypatch.setenv("TRACEO_ZENDESK_EMAIL", "bot@corp.test")
+        monkeypatch.setenv("TRACEO_ZENDESK_TOKEN", "zd-token")
+        fulfil.close(store_engine, again, "test")
+        (comment,) = fake.ticket("zendesk", "78").comments
+    assert f"Other requests from the same person: {old}." in comment
+    hashes = identity_hashes({"email": EMAIL, "phone": PHONE}, KEY).values()
+    assert not any(secret in comment for secret in (EMAIL, PHONE, "2079460958", *hashes))

@@ -206,6 +206,8 @@ class Monitor(_Spec):
             raise _bad("dimension tag needs tag: the tag key to split by (e.g. team)")
         if dimension not in (None, "tag") and value is not None:
             raise _bad("tag is only allowed with dimension: tag")
+        if value is not None and ('"' in value or "\\" in value):
+            raise _bad("a tag key may not contain a quote or a backslash")
         return value
 
 

@@ -31,13 +31,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Double, Engine, Text, cast, func, select
+from sqlalchemy import Double, Engine, and_, cast, func, select
 from sqlalchemy.exc import OperationalError
 
 from tasks.cost.anomaly.monitors import Monitor
 from tasks.cost.lake import LakeEngine, months, open_engine
 from tasks.errors import ServiceUnavailableError
 from tasks.store import CostLine, CostTagTotal
+from tasks.store.sql import json_text
 
 __all__ = [
     "NO_VALUE",
@@ -149,11 +150,9 @@ def _spread_days(frame: pd.DataFrame, first: date, last: date) -> pd.DataFrame:
     return repeated.loc[in_window]
 
 
-def _tag_value(tags: Any, key: str) -> str:
-    if tags is None:
-        return UNTAGGED
-    data = json.loads(tags) if isinstance(tags, str) else tags
-    value = data.get(key) if isinstance(data, dict) else None
+def _tag_value(raw: str | None) -> str:
+    """A series key from a tag's JSON text (:func:`~tasks.store.sql.json_text`)."""
+    value = None if raw is None else json.loads(raw)
     return UNTAGGED if value in (None, "") else str(value)
 
 
@@ -177,24 +176,21 @@ def _line_frame(
     elif monitor.dimension == "sub_account":
         columns.append(CostLine.sub_account_id.label("value"))
     elif monitor.dimension == "tag":
-        columns += [
-            CostLine.source,
-            CostLine.billing_account_id,
-            cast(CostLine.tags, Text).label("tags"),
-        ]
+        assert monitor.tag is not None
+        columns.append(json_text(CostLine.tags, monitor.tag).label("tag"))
     stmt = select(*columns, _metric(monitor, CostLine))
     stmt = _filtered(stmt, monitor, CostLine, first, last, usage=not purchases)
     if purchases:
         stmt = stmt.where(CostLine.charge_category == "Purchase")
+    elif monitor.dimension == "tag":  # scopes with daily tag totals count those, not lines
+        for source, account in sorted(_tag_total_scopes(engine, monitor, first, last)):
+            stmt = stmt.where(
+                ~and_(CostLine.source == source, CostLine.billing_account_id == account)
+            )
     frame = _read_lines(lines, stmt.group_by(*columns).order_by(*columns), first, last)
     if monitor.dimension == "tag" and not frame.empty:
-        covered = set() if purchases else _tag_total_scopes(engine, monitor, first, last)
-        scope = list(zip(frame["source"], frame["billing_account_id"], strict=True))
-        frame = frame.loc[[s not in covered for s in scope]]
-        assert monitor.tag is not None
-        distinct = {t: _tag_value(t, monitor.tag) for t in frame["tags"].unique()}
-        frame = frame.assign(value=frame["tags"].map(distinct))
-        frame = frame.drop(columns=["tags", "source", "billing_account_id"])
+        distinct = {t: _tag_value(t) for t in frame["tag"].unique()}
+        frame = frame.assign(value=frame["tag"].map(distinct)).drop(columns=["tag"])
     return frame
 
 
@@ -329,10 +325,11 @@ def load_breakdown(
         usage.label("usage"),
     ]
     if monitor.dimension == "tag":
+        assert monitor.tag is not None
         columns += [
             CostLine.source,
             CostLine.billing_account_id,
-            cast(CostLine.tags, Text).label("tags"),
+            json_text(CostLine.tags, monitor.tag).label("tag"),
         ]
     name = func.max(CostLine.sub_account_name).label("sub_account_name")
     stmt = select(*columns, name, _metric(monitor, CostLine))
@@ -345,12 +342,11 @@ def load_breakdown(
         stmt = stmt.where(column.is_(None) if value == NO_VALUE else column == value)
     frame = _read_lines(lines, stmt.group_by(*columns).order_by(*columns), first, last)
     if monitor.dimension == "tag" and not frame.empty:
-        assert monitor.tag is not None
         covered = _tag_total_scopes(engine, monitor, first, last)
         keep = [
-            (s, a) not in covered and _tag_value(t, monitor.tag) == value
+            (s, a) not in covered and _tag_value(t) == value
             for s, a, t in zip(
-                frame["source"], frame["billing_account_id"], frame["tags"], strict=True
+                frame["source"], frame["billing_account_id"], frame["tag"], strict=True
             )
         ]
         frame = frame.loc[keep]

@@ -3,12 +3,13 @@ another engine (:mod:`tasks.cost.lake.engines`)."""
 
 from tasks.cost.lake.engines import ENGINES, EngineUnavailableError, LakeEngine, open_engine
 from tasks.cost.lake.layout import LAKE_SCHEMA, PartitionKey, months, to_lake
-from tasks.cost.lake.query import LakeQuery, compile_for_duckdb, fingerprint
+from tasks.cost.lake.query import AccountTotals, LakeQuery, account_totals, compile_for_duckdb
 from tasks.cost.lake.storage import Lake, LakeConflictError, LakeDataError, Manifest
 
 __all__ = [
     "ENGINES",
     "LAKE_SCHEMA",
+    "AccountTotals",
     "EngineUnavailableError",
     "Lake",
     "LakeConflictError",
@@ -17,8 +18,8 @@ __all__ = [
     "LakeQuery",
     "Manifest",
     "PartitionKey",
+    "account_totals",
     "compile_for_duckdb",
-    "fingerprint",
     "months",
     "open_engine",
     "to_lake",

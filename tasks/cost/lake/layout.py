@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote, unquote
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -93,7 +94,7 @@ def to_lake(lines: pa.Table, source: str) -> pa.Table:
     lines = lines.select(STORE_SCHEMA.names).rename_columns(
         [LAKE_NAMES[n] for n in STORE_SCHEMA.names]
     )
-    column = pa.array([source] * lines.num_rows, pa.string())
+    column = pa.repeat(pa.scalar(source, pa.string()), lines.num_rows)
     return lines.append_column(LAKE_SCHEMA.field("x_Source"), column).cast(LAKE_SCHEMA)
 
 
@@ -103,24 +104,38 @@ def partition_keys(rows: pa.Table) -> list[tuple[PartitionKey, pa.Table]]:
         return []
     starts = rows["ChargePeriodStart"]
     bounds = pc.min_max(starts).as_py()
-    providers = pc.unique(rows["ProviderName"])
-    accounts = pc.unique(rows["BillingAccountId"])
-    if len(providers) == len(accounts) == 1 and _period(bounds["min"]) == _period(bounds["max"]):
-        key = PartitionKey(providers[0].as_py(), accounts[0].as_py(), _period(bounds["min"]))
+    keys = {"p": rows["ProviderName"], "a": rows["BillingAccountId"]}
+    if _period(bounds["min"]) != _period(bounds["max"]):
+        keys["m"] = pc.add(pc.multiply(pc.year(starts), 100), pc.month(starts))
+    by = list(keys)
+    keys["i"] = pa.array(np.arange(rows.num_rows, dtype=np.int64))
+    groups = pa.table(keys).group_by(by).aggregate([("i", "list")])  # row numbers, in order
+    if groups.num_rows == 1:
+        key = PartitionKey(groups["p"][0].as_py(), groups["a"][0].as_py(), _period(bounds["min"]))
         return [(key, rows)]
-    period = pc.add(pc.multiply(pc.year(starts), 100), pc.month(starts))
-    keyed = pa.table({"p": rows["ProviderName"], "a": rows["BillingAccountId"], "m": period})
-    combos = keyed.group_by(["p", "a", "m"]).aggregate([]).to_pylist()
+    indices = groups["i_list"].combine_chunks()
+    if "m" in by:
+        periods = [f"{m // 100:04d}-{m % 100:02d}" for m in groups["m"].to_pylist()]
+    else:
+        periods = [_period(bounds["min"])] * groups.num_rows
     out = []
-    for combo in sorted(combos, key=lambda c: (c["p"], c["a"], c["m"])):
-        mask = pc.and_(
-            pc.and_(pc.equal(keyed["p"], combo["p"]), pc.equal(keyed["a"], combo["a"])),
-            pc.equal(keyed["m"], combo["m"]),
-        )
-        year, month = divmod(combo["m"], 100)
-        key = PartitionKey(combo["p"], combo["a"], f"{year:04d}-{month:02d}")
-        out.append((key, rows.filter(mask)))
-    return out
+    for group, (provider, account, period) in enumerate(
+        zip(groups["p"].to_pylist(), groups["a"].to_pylist(), periods, strict=True)
+    ):
+        key = PartitionKey(provider, account, period)
+        out.append((key, _take(rows, indices[group].values)))
+    return sorted(out, key=lambda pair: pair[0])
+
+
+def _take(rows: pa.Table, indices: pa.Array) -> pa.Table:
+    """``rows`` at ``indices``; columns without a value (most optional ones) are made anew."""
+    columns = [
+        pa.nulls(len(indices), column.type)
+        if column.null_count == len(column)
+        else column.take(indices)
+        for column in rows.columns
+    ]
+    return pa.Table.from_arrays(columns, schema=rows.schema)
 
 
 def _period(moment: datetime) -> str:

@@ -61,6 +61,8 @@ def transpile(
     def bind(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Placeholder) and node.name in params:
             return _literal(params[node.name])
+        if isinstance(node, exp.JSONExtract) and dialect in _JSON_TEXT:
+            return _JSON_TEXT[dialect](node)
         return node
 
     tree = tree.transform(bind)
@@ -78,6 +80,27 @@ def transpile(
         )
     assert isinstance(tree, exp.Query)
     return tree.with_("cost_lines", as_=lines).sql(dialect=DIALECTS[dialect], pretty=True)
+
+
+def _json_path(node: exp.JSONExtract) -> exp.Literal:
+    """The key path of DuckDB's ``->`` as ``$["a"]["b"]`` (json_text refuses keys with ``"``)."""
+    keys = [part.this for part in node.expression.expressions if isinstance(part, exp.JSONPathKey)]
+    return exp.Literal.string("$" + "".join(f'["{key}"]' for key in keys))
+
+
+def _call(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+# DuckDB's ``json -> path`` is the value's JSON text (``'"prod"'``, what the series decode);
+# Spark's GET_JSON_OBJECT and Athena's CAST(JSON_EXTRACT(..) AS VARCHAR) unquote strings, so
+# those two get a form that keeps the text. BigQuery's JSON_EXTRACT already keeps it.
+_JSON_TEXT = {
+    "spark": lambda node: _call(
+        "TO_JSON", _call("VARIANT_GET", _call("PARSE_JSON", node.this), _json_path(node))
+    ),
+    "athena": lambda node: _call("JSON_FORMAT", _call("JSON_EXTRACT", node.this, _json_path(node))),
+}
 
 
 def _literal(value: Any) -> exp.Expression:

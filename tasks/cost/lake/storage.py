@@ -21,10 +21,13 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
@@ -32,9 +35,35 @@ import pyarrow.parquet as pq
 from tasks.cost.lake.layout import LAKE_SCHEMA, PartitionKey
 from tasks.errors import ConfigurationError, PermanentError, ServiceUnavailableError
 
-__all__ = ["Lake", "LakeConflictError", "LakeDataError", "Manifest", "PartitionWriter"]
+__all__ = [
+    "BUFFERED_ROWS",
+    "ROW_GROUP_ROWS",
+    "Lake",
+    "LakeConflictError",
+    "LakeDataError",
+    "Manifest",
+    "PartitionWriter",
+]
 
 MANIFEST = "_current.json"
+# Rows per Parquet row group (at least; a flush writes what its partition buffered).
+ROW_GROUP_ROWS = 128 * 1024
+# Rows waiting in the buffers of all partitions of one writer together.
+BUFFERED_ROWS = ROW_GROUP_ROWS
+# Dictionary pages for text only (money and times are mostly distinct: trying a dictionary for
+# them is wasted work); statistics for the columns queries filter on (row groups are skipped on
+# them; min/max of every text column would cost a fifth of the encoding).
+_PARQUET: dict[str, Any] = {
+    "use_dictionary": [f.name for f in LAKE_SCHEMA if pa.types.is_string(f.type)],
+    "write_statistics": [
+        "BillingCurrency",
+        "BillingPeriodStart",
+        "ChargeCategory",
+        "ChargePeriodEnd",
+        "ChargePeriodStart",
+        "x_Source",
+    ],
+}
 
 
 class LakeDataError(PermanentError):
@@ -67,17 +96,33 @@ class Lake:
 
     @classmethod
     def from_settings(cls) -> Lake:
-        """The lake ``TRACEO_COST_LAKE`` names (default: ``$TRACEO_HOME/lake``)."""
+        """The lake of the ``TRACEO_COST_LAKE_BLOCK`` block, else of ``TRACEO_COST_LAKE``
+        (default: ``$TRACEO_HOME/lake``)."""
         from tasks.settings import get_settings
 
         settings = get_settings()
+        if settings.cost_lake_block:
+            from blocks.cost_lake import CostLakeLocation
+
+            block = CostLakeLocation.load(settings.cost_lake_block)
+            return cast(CostLakeLocation, block).open()
         return cls.at(
             settings.cost_lake or str(settings.home / "lake"), settings.cost_lake_endpoint_url
         )
 
     @classmethod
-    def at(cls, url: str, endpoint_url: str | None = None) -> Lake:
-        """A lake at a directory or ``s3://bucket/prefix`` (``endpoint_url``: S3-compatible)."""
+    def at(
+        cls,
+        url: str,
+        endpoint_url: str | None = None,
+        *,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        session_token: str | None = None,
+        region: str | None = None,
+    ) -> Lake:
+        """A lake at a directory or ``s3://bucket/prefix`` (``endpoint_url``: S3-compatible;
+        without keys, S3 credentials come from the environment, as for boto3)."""
         if not url.startswith("s3://"):
             local = pafs.LocalFileSystem()
             local.create_dir(url, recursive=True)
@@ -85,10 +130,18 @@ class Lake:
         bucket_and_prefix = url.removeprefix("s3://").strip("/")
         if not bucket_and_prefix:
             raise ConfigurationError(f"cost lake {url!r} names no bucket")
-        options: dict[str, object] = {}
+        options: dict[str, object] = {"region": region} if region else {}
         if endpoint_url:
             scheme, _, host = endpoint_url.partition("://")
-            options = {"endpoint_override": host, "scheme": scheme, "region": "us-east-1"}
+            options = {
+                "region": "us-east-1",
+                **options,
+                "endpoint_override": host,
+                "scheme": scheme,
+            }
+        if access_key and secret_key:
+            options |= {"access_key": access_key, "secret_key": secret_key}
+            options |= {"session_token": session_token} if session_token else {}
         lake = cls(pafs.S3FileSystem(**options), bucket_and_prefix, url)
         lake._check_bucket(bucket_and_prefix.split("/", 1)[0])
         return lake
@@ -168,8 +221,21 @@ class Lake:
 
     def read(self, keys: Iterable[PartitionKey], keep: pads.Expression | None = None) -> pa.Table:
         """The current rows of ``keys`` (those matching ``keep``)."""
-        try:
+        with self._reading():
             return self.dataset(keys).to_table(filter=keep)
+
+    def batches(
+        self, keys: Iterable[PartitionKey], keep: pads.Expression | None = None
+    ) -> Iterator[pa.Table]:
+        """:meth:`read`, a row group at a time (memory bounded by one)."""
+        with self._reading():
+            for batch in self.dataset(keys).to_batches(filter=keep):
+                yield pa.Table.from_batches([batch])
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        try:
+            yield
         except (OSError, pa.ArrowException) as exc:
             raise LakeDataError(f"cost lake {self.display}: {exc}") from None
 
@@ -219,6 +285,12 @@ class PartitionWriter:
 
     ``with lake.writer() as w: w.write(key, rows); ...; w.commit(keep)`` -- leaving the block
     without committing removes the files written.
+
+    Rows are buffered per partition until a row group's worth (:data:`ROW_GROUP_ROWS`), so the
+    small pieces a chunk splits into make one row group, not many tiny ones; at most
+    :data:`BUFFERED_ROWS` rows wait in all buffers together (memory stays bounded). Parquet
+    encoding runs on one background thread (Arrow releases the GIL), overlapping the caller's
+    work on the next chunk; one row group at a time.
     """
 
     def __init__(self, lake: Lake) -> None:
@@ -228,6 +300,10 @@ class PartitionWriter:
         self._paths: dict[PartitionKey, list[str]] = {}
         self._sources: dict[PartitionKey, dict[str, int]] = {}
         self._before: dict[PartitionKey, Manifest | None] = {}
+        self._buffers: dict[PartitionKey, list[pa.Table]] = {}
+        self._buffered: dict[PartitionKey, int] = {}
+        self._encoder: ThreadPoolExecutor | None = None
+        self._encoding: Future[None] | None = None  # the row group being encoded
         self._committed = False
 
     def touch(self, key: PartitionKey) -> None:
@@ -243,18 +319,15 @@ class PartitionWriter:
             return
         rows = rows.select(LAKE_SCHEMA.names).cast(LAKE_SCHEMA)
         self.touch(key)
-        writer = self._writers.get(key)
-        if writer is None:
-            path = f"{self.lake._dir(key)}/part-{self.version}-0.parquet"
-            if isinstance(self.lake.fs, pafs.LocalFileSystem):  # S3 has no directories
-                self.lake.fs.create_dir(self.lake._dir(key), recursive=True)
-            writer = pq.ParquetWriter(path, LAKE_SCHEMA, filesystem=self.lake.fs)
-            self._writers[key] = writer
-            self._paths[key].append(path)
-        writer.write_table(rows)
         counts = self._sources[key]
-        for row in rows.group_by("x_Source").aggregate([([], "count_all")]).to_pylist():
-            counts[row["x_Source"]] = counts.get(row["x_Source"], 0) + row["count_all"]
+        for value in pc.value_counts(rows["x_Source"]).to_pylist():
+            counts[value["values"]] = counts.get(value["values"], 0) + value["counts"]
+        self._buffers.setdefault(key, []).append(rows)
+        self._buffered[key] = self._buffered.get(key, 0) + rows.num_rows
+        if self._buffered[key] >= ROW_GROUP_ROWS:
+            self._flush(key)
+        while sum(self._buffered.values()) > BUFFERED_ROWS:
+            self._flush(max(self._buffered, key=self._buffered.__getitem__))
 
     @property
     def keys(self) -> list[PartitionKey]:
@@ -267,12 +340,12 @@ class PartitionWriter:
         one after the other.
         """
         for key in self.keys:
-            old = self._before[key]
-            if old is not None and keep is not None:
-                self.write(key, self.lake.read([key], keep))
-        for writer in self._writers.values():
-            writer.close()
-        self._writers.clear()
+            if self._before[key] is not None and keep is not None:
+                for rows in self.lake.batches([key], keep):
+                    self.write(key, rows)
+        for key in list(self._buffers):
+            self._flush(key)
+        self._close()
         for key in self.keys:
             names = tuple(p.rsplit("/", 1)[1] for p in self._paths[key])
             self.lake._switch(
@@ -286,8 +359,10 @@ class PartitionWriter:
         return dict(self._before)
 
     def abort(self) -> None:
-        for writer in self._writers.values():
-            writer.close()
+        self._buffers.clear()
+        self._buffered.clear()
+        with contextlib.suppress(Exception):  # the files go anyway; the caller's error matters
+            self._close()
         self._writers.clear()
         self.lake._remove(p for paths in self._paths.values() for p in paths)
 
@@ -297,6 +372,40 @@ class PartitionWriter:
     def __exit__(self, *exc: object) -> None:
         if not self._committed:
             self.abort()
+
+    def _flush(self, key: PartitionKey) -> None:
+        """Hand ``key``'s buffered rows to the encoder thread as one row group."""
+        rows = pa.concat_tables(self._buffers.pop(key))
+        del self._buffered[key]
+        writer = self._writers.get(key)
+        if writer is None:
+            path = f"{self.lake._dir(key)}/part-{self.version}-0.parquet"
+            if isinstance(self.lake.fs, pafs.LocalFileSystem):  # S3 has no directories
+                self.lake.fs.create_dir(self.lake._dir(key), recursive=True)
+            writer = pq.ParquetWriter(path, LAKE_SCHEMA, filesystem=self.lake.fs, **_PARQUET)
+            self._writers[key] = writer
+            self._paths[key].append(path)
+        if self._encoder is None:
+            self._encoder = ThreadPoolExecutor(1, thread_name_prefix="lake-encoder")
+        self._wait()  # back-pressure, and the previous row group's error, if any
+        self._encoding = self._encoder.submit(writer.write_table, rows, rows.num_rows)
+
+    def _wait(self) -> None:
+        encoding, self._encoding = self._encoding, None
+        if encoding is not None:
+            encoding.result()
+
+    def _close(self) -> None:
+        """Wait for the encoder, then close every file (raising the first error met)."""
+        try:
+            self._wait()
+        finally:
+            if self._encoder is not None:
+                self._encoder.shutdown(cancel_futures=True)
+                self._encoder = None
+            for writer in self._writers.values():
+                writer.close()
+            self._writers.clear()
 
 
 def _drift(schema: pa.Schema) -> str:

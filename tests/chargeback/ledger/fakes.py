@@ -44,6 +44,7 @@ class FakeAllocation:
     source_total: Decimal
     statements: dict[str, Statement]
     unallocated: list[Line] = field(default_factory=list)
+    metric: str = "EffectiveCost"
 
     def reconcile(self) -> None:
         cloud = ("direct", "shared")
@@ -55,7 +56,11 @@ class FakeAllocation:
 
 
 def allocation(
-    ec2: str = "100.00", *, source_total: str | None = None, period: str = "2024-09"
+    ec2: str = "100.00",
+    *,
+    source_total: str | None = None,
+    period: str = "2024-09",
+    metric: str = "EffectiveCost",
 ) -> FakeAllocation:
     """Shop (hard) and ml (showback), 5.00 unallocated; the source total is direct + shared +
     unallocated (platform charges are internal), unless ``source_total`` says otherwise."""
@@ -87,4 +92,5 @@ def allocation(
         Decimal(source_total) if source_total else total,
         {"shop": shop, "ml": ml},
         unallocated,
+        metric,
     )

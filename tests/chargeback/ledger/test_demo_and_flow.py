@@ -51,6 +51,8 @@ def test_the_demo_posts_the_sample_month_reconciled_and_a_rerun_posts_nothing(
         rows = {r["row"]: r for r in csv.DictReader(handle)}
     allocated, unallocated = (Decimal(rows[k]["amount"]) for k in ("allocated", "unallocated"))
     assert allocated + unallocated == Decimal(rows["source_total"]["amount"])
+    assert {r["metric"] for r in rows.values()} == {"EffectiveCost"}
+    assert rows["source_total"]["note"] == "EffectiveCost (amortised)"
 
 
 @pytest.mark.engine
@@ -85,23 +87,26 @@ def test_the_cli_runs_the_flow_and_prints_totals(prefect_server):
     assert dry.exit_code == 0, dry.output
     assert "dry run: nothing posted" in dry.output
     assert run.exit_code == 0, run.output
-    assert "chargeback 2024-09: posted" in run.output and "(reconciled)" in run.output
-    assert statement.exit_code == 0 and "sre, 2024-09 (charged, USD)" in statement.output
+    assert "chargeback 2024-09: posted (EffectiveCost)" in run.output
+    assert "source total (EffectiveCost)" in run.output and "(reconciled)" in run.output
+    assert statement.exit_code == 0
+    assert "sre, 2024-09 (charged, USD, EffectiveCost (amortised))" in statement.output
 
 
-def _restate_largest_line(increase: Decimal) -> None:
-    """Replace the lake partition holding the largest line with that line's cost raised."""
+def _restate_largest_line(increase: Decimal, metric: str = "EffectiveCost") -> None:
+    """Replace the lake partition holding the largest line with that line's ``metric`` raised
+    (EffectiveCost: what the demo's teams file charges)."""
     from tasks.cost.lake import Lake
 
     lake = Lake.from_settings()
     tables = {key: lake.read([key]) for key in lake.partitions()}
-    key = max(tables, key=lambda k: max(tables[k]["BilledCost"].to_pylist()))
+    key = max(tables, key=lambda k: max(tables[k][metric].to_pylist()))
     table = tables[key]
-    costs = table["BilledCost"].to_pylist()
+    costs = table[metric].to_pylist()
     largest = costs.index(max(costs))
     costs[largest] += increase
-    index = table.schema.get_field_index("BilledCost")
-    restated = table.set_column(index, "BilledCost", pa.array(costs, table["BilledCost"].type))
+    index = table.schema.get_field_index(metric)
+    restated = table.set_column(index, metric, pa.array(costs, table[metric].type))
     with lake.writer() as writer:
         writer.write(key, restated)
         writer.commit(keep=None)

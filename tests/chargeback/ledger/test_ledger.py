@@ -41,6 +41,15 @@ def test_first_post_records_every_tier_and_charges_only_hard_teams(store_engine)
     assert (run.status, run.entries_posted, run.unallocated_total) == ("posted", 7, Decimal("5"))
     assert run.statement_totals == {"shop": "154.00", "ml": "47.75"}
     assert run.source_total == Decimal("185.50")
+    assert result.metric == run.metric == "EffectiveCost"
+
+
+def test_a_run_charging_billed_cost_records_it_and_changes_the_checksum(store_engine):
+    amortised = post_allocation(store_engine, allocation(), dry_run=True)
+    billed = post_allocation(store_engine, allocation(metric="BilledCost"))
+
+    assert billed.checksum != amortised.checksum
+    assert [(r.status, r.metric) for r in _runs(store_engine)] == [("posted", "BilledCost")]
 
 
 def test_posting_the_same_allocation_twice_posts_nothing_the_second_time(store_engine):

@@ -26,13 +26,16 @@ def _read(path) -> list[dict[str, str]]:
 
 def _write(tmp_path, alloc=None):
     alloc = alloc or allocation()
-    views = [team_view(s, alloc.period, alloc.currency) for s in alloc.statements.values()]
+    views = [
+        team_view(s, alloc.period, alloc.currency, alloc.metric) for s in alloc.statements.values()
+    ]
     return write_statements(
         tmp_path / "out",
         views,
         unallocated=Decimal("5.00"),
         source_total=alloc.source_total,
         currency="USD",
+        metric=alloc.metric,
         reconciled=True,
     )
 
@@ -55,6 +58,7 @@ def test_team_csv_lines_add_up_to_subtotals_and_subtotals_to_the_total(tmp_path)
     assert total == sum(subtotals.values()) == Decimal("154.00")
     ec2 = next(r for r in lines if r["item"] == "Amazon EC2")
     assert (ec2["quantity"], ec2["unit"], ec2["currency"]) == ("720", "Hours", "USD")
+    assert {r["metric"] for r in rows} == {"EffectiveCost"}  # every row says what it charges
 
 
 def test_summary_has_each_team_unallocated_source_total_and_reconciliation(tmp_path):
@@ -77,6 +81,13 @@ def test_summary_has_each_team_unallocated_source_total_and_reconciliation(tmp_p
     assert allocated + platform == sum(t[2] for t in teams.values())
     assert allocated + unallocated == Decimal(by_row["source_total"]["amount"])
     assert by_row["reconciliation"]["note"].startswith("reconciled")
+    assert by_row["source_total"]["note"] == "EffectiveCost (amortised)"
+
+
+def test_a_billed_statement_says_billed(tmp_path):
+    rows = _read(_write(tmp_path, allocation(metric="BilledCost")).summary)
+    assert {r["metric"] for r in rows} == {"BilledCost"}
+    assert next(r for r in rows if r["row"] == "source_total")["note"] == "BilledCost (as invoiced)"
 
 
 def test_the_ledger_statement_sums_corrections_into_the_restated_amounts(store_engine):
@@ -88,6 +99,7 @@ def test_the_ledger_statement_sums_corrections_into_the_restated_amounts(store_e
     assert view.total == Decimal("166.34")
     assert view.subtotal("direct") == Decimal("132.84")
     assert (view.tier, view.charged, view.currency) == ("hard", True, "USD")
+    assert view.metric == "EffectiveCost"
     assert "166.34" in render_statement(view)
 
 
@@ -101,7 +113,7 @@ def test_statement_cli_prints_a_posted_team_and_exits_0():
     result = _statement("ml", "--period", "2024-09")
 
     assert result.exit_code == 0, result.output
-    assert "ml, 2024-09 (showback, informational, USD)" in result.output
+    assert "ml, 2024-09 (showback, informational, USD, EffectiveCost (amortised))" in result.output
     assert "Amazon SageMaker" in result.output and "47.75" in result.output
 
 
@@ -127,5 +139,6 @@ def test_the_run_summary_links_every_statement_file(store_engine, tmp_path):
     files = _write(tmp_path, alloc)
     markdown = summary_markdown(result, statement_views(alloc), files)
     assert f"[summary]({files.summary.resolve().as_uri()})" in markdown
+    assert "Cost charged: EffectiveCost (amortised)." in markdown
     for team, path in files.teams.items():
         assert f"[{team}]({path.resolve().as_uri()})" in markdown

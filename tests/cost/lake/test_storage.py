@@ -70,6 +70,33 @@ def test_a_crash_before_the_switch_leaves_the_old_version_current():
     assert lake.read([KEY]).num_rows == 2
 
 
+def test_small_writes_make_row_groups_and_buffers_stay_bounded(monkeypatch):
+    from tasks.cost.lake import storage
+
+    monkeypatch.setattr(storage, "ROW_GROUP_ROWS", 4)
+    monkeypatch.setattr(storage, "BUFFERED_ROWS", 4)
+    other = PartitionKey("AWS", "acct-2", "2024-09")
+    lake = Lake.from_settings()
+    with lake.writer() as writer:
+        for day in range(1, 8):
+            writer.write(KEY, _rows("s", day))  # a row group at 4 rows, then 3 buffered
+            if day == 6:
+                writer.write(other, _rows("s", 1))
+        writer.write(other, _rows("s", 2))  # 3 + 2 rows buffered > 4: the larger buffer goes
+        writer.write(KEY, _rows("s", 8))
+        writer.commit(keep=None)
+    groups = {
+        key: [
+            pq.ParquetFile(path, filesystem=lake.fs).metadata.row_group(i).num_rows
+            for path in lake.files([key])
+            for i in range(pq.ParquetFile(path, filesystem=lake.fs).num_row_groups)
+        ]
+        for key in (KEY, other)
+    }
+    assert groups == {KEY: [4, 3, 1], other: [2]}
+    assert lake.read([KEY]).num_rows == 8
+
+
 def test_two_runs_replacing_one_partition_at_once_conflict_and_the_first_wins():
     lake = Lake.from_settings()
     first, second = lake.writer(), lake.writer()

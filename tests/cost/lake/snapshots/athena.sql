@@ -384,14 +384,12 @@ ORDER BY
 -- teams: daily series
 WITH cost_lines AS (
   SELECT
-    "BillingAccountId" AS billing_account_id,
     "BillingCurrency" AS billing_currency,
     "ChargeCategory" AS charge_category,
     "ChargePeriodEnd" AS charge_period_end,
     "ChargePeriodStart" AS charge_period_start,
     "EffectiveCost" AS effective_cost,
-    "Tags" AS tags,
-    "x_Source" AS source
+    "Tags" AS tags
   FROM "AwsDataCatalog"."finops"."cost_lines"
   WHERE
     billing_period IN ('2026-06', '2026-07')
@@ -400,9 +398,9 @@ SELECT
   cost_lines.charge_period_start,
   cost_lines.charge_period_end,
   cost_lines.billing_currency AS currency,
-  cost_lines.source,
-  cost_lines.billing_account_id,
-  CAST(cost_lines.tags AS VARCHAR) AS tags,
+  CAST((
+    JSON_FORMAT(JSON_EXTRACT(cost_lines.tags, '$["team"]'))
+  ) AS VARCHAR) AS tag,
   CAST(SUM(cost_lines.effective_cost) AS DOUBLE) AS cost
 FROM cost_lines
 WHERE
@@ -413,21 +411,18 @@ GROUP BY
   cost_lines.charge_period_start,
   cost_lines.charge_period_end,
   cost_lines.billing_currency,
-  cost_lines.source,
-  cost_lines.billing_account_id,
-  CAST(cost_lines.tags AS VARCHAR)
+  CAST((
+    JSON_FORMAT(JSON_EXTRACT(cost_lines.tags, '$["team"]'))
+  ) AS VARCHAR)
 ORDER BY
   cost_lines.charge_period_start,
   cost_lines.charge_period_end,
   currency,
-  cost_lines.source,
-  cost_lines.billing_account_id,
-  tags;
+  tag;
 
 -- teams: purchases
 WITH cost_lines AS (
   SELECT
-    "BillingAccountId" AS billing_account_id,
     "BillingCurrency" AS billing_currency,
     "ChargeCategory" AS charge_category,
     "ChargeFrequency" AS charge_frequency,
@@ -435,8 +430,7 @@ WITH cost_lines AS (
     "ChargePeriodStart" AS charge_period_start,
     "EffectiveCost" AS effective_cost,
     "ServiceName" AS service_name,
-    "Tags" AS tags,
-    "x_Source" AS source
+    "Tags" AS tags
   FROM "AwsDataCatalog"."finops"."cost_lines"
   WHERE
     billing_period IN ('2026-06', '2026-07')
@@ -447,9 +441,9 @@ SELECT
   cost_lines.billing_currency AS currency,
   cost_lines.service_name AS service,
   cost_lines.charge_frequency AS frequency,
-  cost_lines.source,
-  cost_lines.billing_account_id,
-  CAST(cost_lines.tags AS VARCHAR) AS tags,
+  CAST((
+    JSON_FORMAT(JSON_EXTRACT(cost_lines.tags, '$["team"]'))
+  ) AS VARCHAR) AS tag,
   CAST(SUM(cost_lines.effective_cost) AS DOUBLE) AS cost
 FROM cost_lines
 WHERE
@@ -462,18 +456,16 @@ GROUP BY
   cost_lines.billing_currency,
   cost_lines.service_name,
   cost_lines.charge_frequency,
-  cost_lines.source,
-  cost_lines.billing_account_id,
-  CAST(cost_lines.tags AS VARCHAR)
+  CAST((
+    JSON_FORMAT(JSON_EXTRACT(cost_lines.tags, '$["team"]'))
+  ) AS VARCHAR)
 ORDER BY
   cost_lines.charge_period_start,
   cost_lines.charge_period_end,
   currency,
   service,
   frequency,
-  cost_lines.source,
-  cost_lines.billing_account_id,
-  tags;
+  tag;
 
 -- teams: root-cause breakdown
 WITH cost_lines AS (
@@ -505,7 +497,9 @@ SELECT
   COALESCE(cost_lines.sku_meter, cost_lines.sku_id) AS usage,
   cost_lines.source,
   cost_lines.billing_account_id,
-  CAST(cost_lines.tags AS VARCHAR) AS tags,
+  CAST((
+    JSON_FORMAT(JSON_EXTRACT(cost_lines.tags, '$["team"]'))
+  ) AS VARCHAR) AS tag,
   MAX(cost_lines.sub_account_name) AS sub_account_name,
   CAST(SUM(cost_lines.effective_cost) AS DOUBLE) AS cost
 FROM cost_lines
@@ -523,7 +517,9 @@ GROUP BY
   COALESCE(cost_lines.sku_meter, cost_lines.sku_id),
   cost_lines.source,
   cost_lines.billing_account_id,
-  CAST(cost_lines.tags AS VARCHAR)
+  CAST((
+    JSON_FORMAT(JSON_EXTRACT(cost_lines.tags, '$["team"]'))
+  ) AS VARCHAR)
 ORDER BY
   cost_lines.charge_period_start,
   cost_lines.charge_period_end,
@@ -533,7 +529,7 @@ ORDER BY
   usage,
   cost_lines.source,
   cost_lines.billing_account_id,
-  tags;
+  tag;
 
 -- chargeback: every line of the period
 WITH cost_lines AS (

@@ -384,14 +384,12 @@ ORDER BY
 -- teams: daily series
 WITH cost_lines AS (
   SELECT
-    `BillingAccountId` AS billing_account_id,
     `BillingCurrency` AS billing_currency,
     `ChargeCategory` AS charge_category,
     `ChargePeriodEnd` AS charge_period_end,
     `ChargePeriodStart` AS charge_period_start,
     `EffectiveCost` AS effective_cost,
-    `Tags` AS tags,
-    `x_Source` AS source
+    `Tags` AS tags
   FROM `acme-billing`.`finops`.`cost_lines`
   WHERE
     billing_period IN ('2026-06', '2026-07')
@@ -400,9 +398,9 @@ SELECT
   cost_lines.charge_period_start,
   cost_lines.charge_period_end,
   cost_lines.billing_currency AS currency,
-  cost_lines.source,
-  cost_lines.billing_account_id,
-  CAST(cost_lines.tags AS STRING) AS tags,
+  CAST((
+    JSON_EXTRACT(cost_lines.tags, '$.team')
+  ) AS STRING) AS tag,
   CAST(SUM(cost_lines.effective_cost) AS FLOAT64) AS cost
 FROM cost_lines
 WHERE
@@ -413,21 +411,16 @@ GROUP BY
   cost_lines.charge_period_start,
   cost_lines.charge_period_end,
   currency,
-  cost_lines.source,
-  cost_lines.billing_account_id,
-  tags
+  tag
 ORDER BY
   cost_lines.charge_period_start NULLS LAST,
   cost_lines.charge_period_end NULLS LAST,
   currency NULLS LAST,
-  cost_lines.source NULLS LAST,
-  cost_lines.billing_account_id NULLS LAST,
-  tags NULLS LAST;
+  tag NULLS LAST;
 
 -- teams: purchases
 WITH cost_lines AS (
   SELECT
-    `BillingAccountId` AS billing_account_id,
     `BillingCurrency` AS billing_currency,
     `ChargeCategory` AS charge_category,
     `ChargeFrequency` AS charge_frequency,
@@ -435,8 +428,7 @@ WITH cost_lines AS (
     `ChargePeriodStart` AS charge_period_start,
     `EffectiveCost` AS effective_cost,
     `ServiceName` AS service_name,
-    `Tags` AS tags,
-    `x_Source` AS source
+    `Tags` AS tags
   FROM `acme-billing`.`finops`.`cost_lines`
   WHERE
     billing_period IN ('2026-06', '2026-07')
@@ -447,9 +439,9 @@ SELECT
   cost_lines.billing_currency AS currency,
   cost_lines.service_name AS service,
   cost_lines.charge_frequency AS frequency,
-  cost_lines.source,
-  cost_lines.billing_account_id,
-  CAST(cost_lines.tags AS STRING) AS tags,
+  CAST((
+    JSON_EXTRACT(cost_lines.tags, '$.team')
+  ) AS STRING) AS tag,
   CAST(SUM(cost_lines.effective_cost) AS FLOAT64) AS cost
 FROM cost_lines
 WHERE
@@ -462,18 +454,14 @@ GROUP BY
   currency,
   service,
   frequency,
-  cost_lines.source,
-  cost_lines.billing_account_id,
-  tags
+  tag
 ORDER BY
   cost_lines.charge_period_start NULLS LAST,
   cost_lines.charge_period_end NULLS LAST,
   currency NULLS LAST,
   service NULLS LAST,
   frequency NULLS LAST,
-  cost_lines.source NULLS LAST,
-  cost_lines.billing_account_id NULLS LAST,
-  tags NULLS LAST;
+  tag NULLS LAST;
 
 -- teams: root-cause breakdown
 WITH cost_lines AS (
@@ -505,7 +493,9 @@ SELECT
   COALESCE(cost_lines.sku_meter, cost_lines.sku_id) AS usage,
   cost_lines.source,
   cost_lines.billing_account_id,
-  CAST(cost_lines.tags AS STRING) AS tags,
+  CAST((
+    JSON_EXTRACT(cost_lines.tags, '$.team')
+  ) AS STRING) AS tag,
   MAX(cost_lines.sub_account_name) AS sub_account_name,
   CAST(SUM(cost_lines.effective_cost) AS FLOAT64) AS cost
 FROM cost_lines
@@ -523,7 +513,7 @@ GROUP BY
   usage,
   cost_lines.source,
   cost_lines.billing_account_id,
-  tags
+  tag
 ORDER BY
   cost_lines.charge_period_start NULLS LAST,
   cost_lines.charge_period_end NULLS LAST,
@@ -533,7 +523,7 @@ ORDER BY
   usage NULLS LAST,
   cost_lines.source NULLS LAST,
   cost_lines.billing_account_id NULLS LAST,
-  tags NULLS LAST;
+  tag NULLS LAST;
 
 -- chargeback: every line of the period
 WITH cost_lines AS (
