@@ -13,7 +13,6 @@ afterwards.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import tempfile
 import time
 import uuid
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from deployments.bench import Measurement
+from deployments.bench.child import in_child
 
 __all__ = ["generate_focus_parquet", "run"]
 
@@ -137,8 +137,11 @@ def run(quick: bool) -> list[Measurement]:
         with tempfile.TemporaryDirectory(prefix="traceo-bench-") as tmp:
             path = generate_focus_parquet(Path(tmp) / "focus.parquet", rows)
             _migrate(url)
-            ours = _in_child("lake", url, path, Path(tmp) / "lake")
-            reference = _in_child("postgres", url, path, Path(tmp) / "lake")
+            lake = str(Path(tmp) / "lake")
+            ours = in_child("cost_ingest (lake)", _ingest, "lake", url, str(path), lake)
+            reference = in_child(
+                "cost_ingest (postgres)", _ingest, "postgres", url, str(path), lake
+            )
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -178,42 +181,22 @@ def _migrate(url: str) -> None:
     dispose_engines()
 
 
-def _in_child(path_kind: str, url: str, path: Path, lake: Path) -> dict[str, Any]:
-    """Run one path in a fresh (spawned) process; its seconds, peak RSS and rows stored."""
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    child = context.Process(target=_child, args=(path_kind, url, str(path), str(lake), queue))
-    child.start()
-    result = queue.get(timeout=900)
-    child.join(timeout=60)
-    if isinstance(result, str):
-        raise RuntimeError(f"cost_ingest {path_kind} child failed: {result}")
-    return dict(result)
+def _ingest(path_kind: str, url: str, path: str, lake_dir: str) -> dict[str, Any]:
+    """One path, timed after an untimed warm-up: its seconds and rows stored."""
+    from tasks.cost.normalise import normalise
+    from tasks.cost.sources.focus_files import FocusFileSource, read_focus_batches
+    from tasks.store import get_engine
 
-
-def _child(path_kind: str, url: str, path: str, lake_dir: str, queue: Any) -> None:
-    import resource
-
-    try:
-        from tasks.cost.normalise import normalise
-        from tasks.cost.sources.focus_files import FocusFileSource, read_focus_batches
-        from tasks.store import get_engine
-
-        engine = get_engine(url, migrate=False)
-        with engine.connect():  # connect before timing
-            pass
-        # Untimed warm-up: pyarrow compiles its compute wrappers on first use (~0.6 s).
-        _first, sample = next(read_focus_batches(Path(path), path, batch_rows=1_000))
-        normalise(sample, path)
-        source = FocusFileSource("bench", path)
-        if path_kind == "lake":
-            result = _lake(engine, source, lake_dir)
-        else:
-            result = _postgres(engine, source)
-        result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        queue.put(result)
-    except Exception as exc:  # report to the parent instead of hanging it
-        queue.put(f"{type(exc).__name__}: {exc}")
+    engine = get_engine(url, migrate=False)
+    with engine.connect():  # connect before timing
+        pass
+    # Untimed warm-up: pyarrow compiles its compute wrappers on first use (~0.6 s).
+    _first, sample = next(read_focus_batches(Path(path), path, batch_rows=1_000))
+    normalise(sample, path)
+    source = FocusFileSource("bench", path)
+    if path_kind == "lake":
+        return _lake(engine, source, lake_dir)
+    return _postgres(engine, source)
 
 
 def _lake(engine: Any, source: Any, lake_dir: str) -> dict[str, Any]:
