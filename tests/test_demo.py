@@ -57,8 +57,8 @@ def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
     assert "Injected spike (Amazon Elastic Compute Cloud - Compute" in out
     assert "found as #" in out
     assert "[COST ANOMALY]" in out
-    assert "Chargeback 2024-09 (9 teams, USD)" in out
-    assert "= source total 20.52 USD: OK" in out
+    assert "Chargeback 2024-09 (9 teams, USD, EffectiveCost (amortised))" in out
+    assert "= source total 14.98 USD: OK" in out
     assert "forged signature  -> 401 (nothing stored)" in out
     assert "verification: 2 rows queried again, 0 not erased" in out
     assert "Audit chain: intact" in out
