@@ -22,9 +22,9 @@ os.environ.setdefault("TRACEO_RESULT_STORAGE", tempfile.mkdtemp(prefix="traceo-t
 # How the suite spreads over xdist workers (`--dist loadfile --no-loadscope-reorder`): each
 # module runs on one worker (a module-scoped fixture starts once), and modules are handed out
 # longest first (the demo, then modules holding `slow` tests, then the rest), so no long test
-# starts last and holds up the end of the run. Tests using the shared Prefect test server or
-# the browser are `slow` too: outside the quick tier (`pytest -m "not slow"`).
-_SLOW_FIXTURES = {"prefect_server", "chromium"}
+# starts last and holds up the end of the run. Tests using the shared Prefect test server, the
+# browser or a Spark JVM are `slow` too: outside the quick tier (`pytest -m "not slow"`).
+_SLOW_FIXTURES = {"prefect_server", "chromium", "spark", "connect_url"}
 _FIRST = "tests/test_demo.py"
 
 
