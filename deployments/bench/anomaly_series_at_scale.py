@@ -20,12 +20,10 @@ from typing import Any
 
 from deployments.bench import Measurement
 from deployments.bench.child import in_child
-from deployments.bench.lake_month import PERIOD, month_lake
+from deployments.bench.lake_month import PERIOD, month_lake, sizes
 
 __all__ = ["reference_series", "run", "series_of_month"]
 
-FULL_LINES = 100_000_000
-QUICK_LINES = 10_000_000
 FIRST, LAST = date(2024, 9, 1), date(2024, 9, 30)
 _TARGET = "< 30 s for 100M lines; same series as the reference"
 _MONITORS = (
@@ -37,8 +35,7 @@ _MONITORS = (
 
 
 def run(quick: bool) -> list[Measurement]:
-    lines = QUICK_LINES if quick else FULL_LINES
-    reference_lines = QUICK_LINES // 10 if quick else QUICK_LINES
+    lines, reference_lines = sizes(quick)
     lake, small = month_lake(lines), month_lake(reference_lines)
     ours = in_child("anomaly_series_at_scale (lake)", series_of_month, lake.root)
     check = in_child("anomaly_series_at_scale (lake, small)", series_of_month, small.root)

@@ -23,7 +23,7 @@ import numpy as np
 from deployments.bench import Measurement
 from deployments.bench.child import in_child
 
-__all__ = ["generate_lines", "load_lines", "make_config", "reference_allocate", "run"]
+__all__ = ["SERVICES", "generate_lines", "load_lines", "make_config", "reference_allocate", "run"]
 
 FULL_LINES = 1_000_000
 QUICK_LINES = 100_000
@@ -31,7 +31,7 @@ TEAMS = 200
 PERIOD = "2024-09"
 _TARGET = "< 3 s in memory and >= 5x pandas, identical cents"
 _PG_TARGET = "whole run from PostgreSQL < 30 s, peak < 2 GB"
-_SERVICES = (
+SERVICES = (
     ("Amazon Elastic Compute Cloud", "Compute"),
     ("Amazon Simple Storage Service", "Storage"),
     ("Amazon Relational Database Service", "Databases"),
@@ -100,7 +100,7 @@ def generate_lines(rows: int, seed: int = 20240901) -> Any:
     tag_index = rng.integers(0, len(tag_values), rows)
     tags = pa.array(np.array(tag_values, dtype=object)[tag_index], pa.string())
     tags = pa.array(np.where(rng.random(rows) < 0.05, None, tags.to_numpy(zero_copy_only=False)))
-    service = rng.integers(0, len(_SERVICES), rows)
+    service = rng.integers(0, len(SERVICES), rows)
     category = rng.choice(
         np.array(["Usage", "Tax", "Credit"], dtype=object), rows, p=[0.97, 0.02, 0.01]
     )
@@ -124,10 +124,8 @@ def generate_lines(rows: int, seed: int = 20240901) -> Any:
             ),
             "billing_currency": pa.array(np.full(rows, "USD", dtype=object), pa.string()),
             "charge_category": pa.array(category, pa.string()),
-            "service_name": pa.array(np.array([s[0] for s in _SERVICES], dtype=object)[service]),
-            "service_category": pa.array(
-                np.array([s[1] for s in _SERVICES], dtype=object)[service]
-            ),
+            "service_name": pa.array(np.array([s[0] for s in SERVICES], dtype=object)[service]),
+            "service_category": pa.array(np.array([s[1] for s in SERVICES], dtype=object)[service]),
             "sub_account_id": pa.array(
                 np.array([f"{i:012d}" for i in range(40)], dtype=object)[rng.integers(0, 40, rows)]
             ),

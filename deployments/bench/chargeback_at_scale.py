@@ -21,18 +21,15 @@ from typing import Any
 
 from deployments.bench import Measurement
 from deployments.bench.child import in_child
-from deployments.bench.lake_month import PERIOD, month_lake
+from deployments.bench.lake_month import PERIOD, month_lake, sizes
 
 __all__ = ["charge_month", "run"]
 
-FULL_LINES = 100_000_000
-QUICK_LINES = 10_000_000
 _TARGET = "whole run < 60 s and < 2 GB peak RSS for 100M lines; identical cents"
 
 
 def run(quick: bool) -> list[Measurement]:
-    lines = QUICK_LINES if quick else FULL_LINES
-    reference_lines = QUICK_LINES // 10 if quick else QUICK_LINES
+    lines, reference_lines = sizes(quick)
     lake = month_lake(lines)
     small = month_lake(reference_lines)
     ours = in_child("chargeback_at_scale (lake)", charge_month, lake.root, True)

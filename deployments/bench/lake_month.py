@@ -20,27 +20,23 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from deployments.bench.chargeback_allocation import SERVICES
 from tasks.cost.focus import DECIMAL
 from tasks.cost.lake import Lake
 from tasks.cost.lake.layout import LAKE_SCHEMA, PartitionKey
 
-__all__ = ["PERIOD", "RESOURCES", "month_lake"]
+__all__ = ["PERIOD", "RESOURCES", "month_lake", "sizes"]
 
 PERIOD = "2024-09"
+FULL_LINES = 100_000_000  # the month the at-scale benchmarks measure
+REFERENCE_LINES = 10_000_000  # what the in-memory references hold here (--quick: a tenth each)
 RESOURCES = 50_000
 TAG_KEYS = 30
 _CHUNK = 2_000_000
 _SEED = 20240901
 _PAYERS = tuple(f"{i}{i}{i}{i}{i}{i}{i}{i}{i}{i}{i}{i}" for i in range(1, 6))
 _SERVICES = (
-    ("Amazon Elastic Compute Cloud", "Compute"),
-    ("Amazon Simple Storage Service", "Storage"),
-    ("Amazon Relational Database Service", "Databases"),
-    ("AWS Lambda", "Compute"),
-    ("Amazon CloudFront", "Networking"),
-    ("Amazon Virtual Private Cloud", "Networking"),
-    ("AWS Support (Business)", "Other"),
-    ("Amazon DynamoDB", "Databases"),
+    *SERVICES,
     ("Amazon Elastic Kubernetes Service", "Compute"),
     ("Amazon Simple Queue Service", "Integration"),
 )
@@ -62,6 +58,11 @@ def month_lake(lines: int, cache: Path | None = None) -> Lake:
     _generate(lake, lines)
     stamp.write_text(json.dumps(expected))
     return lake
+
+
+def sizes(quick: bool) -> tuple[int, int]:
+    """The lines of the measured month and of the references' smaller month."""
+    return (REFERENCE_LINES, REFERENCE_LINES // 10) if quick else (FULL_LINES, REFERENCE_LINES)
 
 
 def _cache_dir() -> Path:
