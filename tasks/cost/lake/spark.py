@@ -77,7 +77,11 @@ def _start(remote: str | None) -> Any:
     where = remote or LOCAL_MASTER
     if remote:
         _check_reachable(remote)
-        builder = SparkSession.builder.remote(remote)
+        # The Connect client's own class: pyspark's generic builder refuses a remote session in a
+        # process that has started local mode, which this engine allows (one session per URL).
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+        builder = ConnectSession.builder.remote(remote)
     else:
         if shutil.which("java") is None:
             raise ConfigurationError(

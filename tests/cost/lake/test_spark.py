@@ -1,12 +1,15 @@
-"""Spark (local mode) answers as DuckDB does on the same lake: series, root causes, chargeback.
+"""Spark answers as DuckDB does on the same lake: series, root causes, chargeback.
 
-One Spark session serves the whole module (starting one takes seconds). Series are doubles cast
-from exact decimal sums by each engine; chargeback's inputs are the exact decimal sums.
+One JVM serves the whole module (starting one takes seconds): the local-mode session, with a
+Spark Connect server running in it, which the Connect test reaches as a cluster is reached (a
+client session over gRPC, with a token). Series are doubles cast from exact decimal sums by each
+engine; chargeback's inputs are the exact decimal sums.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import socket
 from datetime import date, timedelta
 
@@ -47,13 +50,50 @@ MONITORS = [
 ]
 
 
+_TOKEN = "traceo-test-token"
+
+
 @pytest.fixture(scope="module")
 def spark():
+    """The local session, started with a Spark Connect server in its JVM."""
     require_spark()
+    from pyspark.sql import SparkSession
+
     from tasks.cost.lake.spark import spark_session, stop_spark_sessions
 
-    yield spark_session()
-    stop_spark_sessions()
+    port = _free_port()
+    before = os.environ.get("SPARK_CONNECT_AUTHENTICATE_TOKEN")
+    os.environ["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = _TOKEN  # read by the JVM at launch
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    try:
+        builder = SparkSession.builder.master("local[2]")
+        connect = {
+            "spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
+            "spark.connect.grpc.binding.address": "127.0.0.1",
+            "spark.connect.grpc.binding.port": str(port),
+        }
+        for key, value in connect.items():
+            builder = builder.config(key, value)
+        builder.getOrCreate()
+        yield spark_session()  # the engine's own start: it finds the session above
+    finally:
+        stop_spark_sessions()
+        if before is None:
+            os.environ.pop("SPARK_CONNECT_AUTHENTICATE_TOKEN", None)
+        else:
+            os.environ["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = before
+
+
+@pytest.fixture
+def connect_url(spark):
+    """The Spark Connect server in the module's JVM (localhost: the token goes without TLS)."""
+    return f"sc://localhost:{spark.conf.get('spark.connect.grpc.binding.port')}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -141,10 +181,7 @@ def test_periods_without_files_give_an_empty_answer_with_the_columns(spark):
 
 def test_an_unreachable_spark_connect_url_is_one_line_naming_the_engine(monkeypatch):
     require_spark()
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"sc://127.0.0.1:{port}"
+    url = f"sc://127.0.0.1:{_free_port()}"  # a port nothing listens on
     monkeypatch.setenv("TRACEO_COST_ENGINE", "spark")
     monkeypatch.setenv("TRACEO_SPARK_REMOTE", url)
     get_settings.cache_clear()
@@ -196,3 +233,29 @@ def test_a_failing_spark_query_is_one_line_naming_the_engine(spark):
     message = str(caught.value)
     assert message.startswith("cost engine spark (local[2]) over cost lake ")
     assert "query failed (" in message and "\n" not in message
+
+
+def test_a_cluster_through_spark_connect_answers_as_duckdb(connect_url, monkeypatch):
+    store = get_engine()
+    insert_lines(store, seasonal(days=20))
+    monkeypatch.setenv("TRACEO_COST_ENGINE", "spark")
+    monkeypatch.setenv("TRACEO_SPARK_REMOTE", connect_url)
+    get_settings.cache_clear()
+    spec = monitor("services", "service")
+    last = START + timedelta(days=19)
+    start, end = period_bounds(f"{START:%Y-%m}")
+    with LakeQuery(Lake.from_settings()) as duckdb:
+        on_spark = load_monitor_series(store, spec, START, last)  # through Spark Connect
+        on_duckdb = load_monitor_series(store, spec, START, last, lines=duckdb)
+        assert on_spark.keys and on_spark.keys == on_duckdb.keys
+        np.testing.assert_array_equal(on_spark.values, on_duckdb.values)
+        value, currency = on_spark.values_of[0], on_spark.currencies[0]
+        got = load_breakdown(store, spec, value, currency, START, last)
+        want = load_breakdown(store, spec, value, currency, START, last, lines=duckdb)
+        assert got.labels and got.labels == want.labels
+        np.testing.assert_array_equal(got.values, want.values)
+        keys = ["billing_currency", "service_name", "sub_account_id", "tags"]
+        cluster = lines_from_lake(start, end, keys)
+        embedded = lines_from_lake(start, end, keys, engine=duckdb)
+    assert len(cluster) > 0
+    assert _rows(cluster) == _rows(embedded)
