@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from tasks.errors import ServiceUnavailableError
 from tasks.store.models import CheckResult
 from tasks.store.partitions import ensure_partitions
-from tasks.store.rollups import refresh_rollups
+from tasks.store.rollups import lock_rollups, refresh_rollups
 from tasks.store.sql import dialect_insert, epoch_seconds, execute_many
 
 __all__ = ["RESULT_FIELDS", "ResultColumns", "fetch_results", "upsert_check_results"]
@@ -113,9 +113,14 @@ def upsert_check_results(
     )
     try:
         with engine.begin() as conn:
+            # Every lock the write needs, first and in one order (the partition lock, then the
+            # (check, region) locks sorted): taken chunk by chunk, a writer holding one chunk's
+            # rollup locks could wait for the partition lock that another, waiting for those
+            # rollup locks, holds.
+            ensure_partitions(conn, [row["scheduled_at"] for row in values])
+            lock_rollups(conn, {(row["check_id"], row["region"]) for row in values})
             for start in range(0, len(values), _CHUNK_ROWS):
                 chunk = values[start : start + _CHUNK_ROWS]
-                ensure_partitions(conn, [row["scheduled_at"] for row in chunk])
                 replaced = _stored_starts(conn, chunk)
                 execute_many(conn, stmt, chunk)
                 refresh_rollups(conn, [*replaced, *map(_started, chunk)])

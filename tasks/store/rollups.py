@@ -30,6 +30,7 @@ from tasks.store.sql import dialect_insert, epoch_seconds, execute_many
 __all__ = [
     "RAW_CUTOFF_MARK",
     "RESOLUTIONS",
+    "lock_rollups",
     "raw_cutoff",
     "refresh_rollups",
 ]
@@ -74,7 +75,7 @@ def refresh_rollups(
     keys = {k for k in keys if sealed is None or k[2] >= sealed}
     if not keys:
         return 0
-    _serialise(conn, {(c, r) for c, r, _ in keys})
+    lock_rollups(conn, {(c, r) for c, r, _ in keys})
     minutes = len(keys)
     buckets = _from_raw(conn, keys)
     _replace(conn, MINUTE, keys, buckets)
@@ -91,12 +92,14 @@ def refresh_rollups(
     return minutes
 
 
-def _serialise(conn: Connection, pairs: set[tuple[str, str]]) -> None:
+def lock_rollups(conn: Connection, pairs: set[tuple[str, str]]) -> None:
     """Hold a lock per (check, region) until commit (PostgreSQL; SQLite has one writer).
 
     Two writers of one check and region would each recompute a bucket without the other's
     uncommitted results, and the last to commit would win; serialised, the second recomputes
-    after the first committed and sees both.
+    after the first committed and sees both. Taken in one order (sorted keys); taking a lock the
+    transaction holds already is free, so a writer may take all its locks up front and refresh
+    chunk by chunk.
     """
     if conn.dialect.name != "postgresql":
         return
