@@ -83,6 +83,12 @@ def test_a_cur2_month_lands_in_the_lake_with_amortised_effective_cost_and_reruns
     assert json.loads(tags) == {"team": "shop", "aws_createdBy": "Root:111122223333"}
     list_cost = lake_rows(select(CostLine.list_cost).where(CostLine.resource_id == "i-2"))
     assert list_cost == [(Decimal("9.60"),)]
+    services = lake_rows(
+        select(CostLine.service_name, CostLine.service_category)
+        .distinct()
+        .order_by(CostLine.service_name)
+    )
+    assert [tuple(s) for s in services] == [("AmazonEC2", "Compute"), ("AmazonS3", "Storage")]
 
 
 def test_a_redelivery_replaces_the_period_and_never_adds_to_it(s3, tmp_path):

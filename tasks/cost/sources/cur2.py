@@ -24,8 +24,9 @@ any FOCUS file. The mapping, from AWS's CUR 2.0 table dictionary:
 - ``ChargeCategory`` from the line type: usage kinds are ``Usage``; fees of commitments are
   ``Purchase``; ``Tax``; credits, refunds and discounts are ``Credit``; the rest ``Adjustment``.
 - ``ListCost``: ``pricing_public_on_demand_cost``; ``ServiceName``: ``product_servicecode``, else
-  ``line_item_product_code``; accounts: ``bill_payer_account_id`` (billing) and
-  ``line_item_usage_account_id`` (sub-account); the charge period: the usage start and end.
+  ``line_item_product_code`` (``ServiceCategory`` from :data:`SERVICE_CATEGORIES`); accounts:
+  ``bill_payer_account_id`` (billing) and ``line_item_usage_account_id`` (sub-account); the
+  charge period: the usage start and end.
 - ``Tags``: the ``resource_tags`` map as JSON; user-defined keys lose their ``user_`` prefix
   (``user_team`` -> ``team``, as cost allocation tags are named elsewhere), ``aws_`` keys stay.
 
@@ -41,7 +42,7 @@ import pyarrow as pa
 
 from tasks.cost.focus import CostDataError, DataIssue
 
-__all__ = ["OPTIONAL", "REQUIRED", "cur2_to_focus"]
+__all__ = ["OPTIONAL", "REQUIRED", "SERVICE_CATEGORIES", "cur2_to_focus"]
 
 REQUIRED = (
     "bill_billing_period_end_date",
@@ -83,6 +84,25 @@ OPTIONAL = {
     "savings_plan_used_commitment": "DOUBLE",
 }
 
+# FOCUS ServiceCategory of the most used AWS service codes; any other service is "Other".
+SERVICE_CATEGORIES = {
+    "AI and Machine Learning": ("AmazonBedrock", "AmazonSageMaker", "AmazonRekognition"),
+    "Analytics": ("AmazonAthena", "AmazonKinesis", "AmazonRedshift", "AWSGlue", "ElasticMapReduce"),
+    "Compute": ("AmazonEC2", "AmazonECS", "AmazonEKS", "AWSLambda", "AWSFargate"),
+    "Databases": ("AmazonDynamoDB", "AmazonElastiCache", "AmazonRDS", "AmazonDocDB"),
+    "Integration": ("AmazonSNS", "AWSQueueService", "AmazonSQS", "AWSEvents", "AmazonMQ"),
+    "Management and Governance": ("AmazonCloudWatch", "AWSCloudTrail", "AWSConfig"),
+    "Networking": (
+        "AmazonCloudFront",
+        "AmazonRoute53",
+        "AmazonVPC",
+        "AWSDataTransfer",
+        "AWSELB",
+        "AWSGlobalAccelerator",
+    ),
+    "Security": ("awskms", "AWSSecretsManager", "AmazonGuardDuty", "awswaf"),
+    "Storage": ("AmazonS3", "AmazonEFS", "AmazonGlacier", "AWSBackup", "AmazonFSx"),
+}
 _USAGE = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage", "SavingsPlanNegation")
 _PURCHASE = ("Fee", "RIFee", "SavingsPlanRecurringFee", "SavingsPlanUpfrontFee")
 _CREDIT = ("Credit", "Refund", "BundledDiscount", "Discount", "EdpDiscount", "PrivateRateDiscount")
@@ -98,6 +118,15 @@ def _in(values: tuple[str, ...]) -> str:
 
 
 _TYPE = "line_item_line_item_type"
+_SERVICE = "coalesce(product_servicecode, line_item_product_code)"
+_CATEGORY = (
+    "CASE "
+    + " ".join(
+        f"WHEN {_SERVICE} IN ({_in(codes)}) THEN '{category}'"
+        for category, codes in SERVICE_CATEGORIES.items()
+    )
+    + " ELSE 'Other' END"
+)
 _UNBLENDED = _money("line_item_unblended_cost")
 _UNUSED_UPFRONT = _money("reservation_unused_amortized_upfront_fee_for_billing_period")
 _UNUSED_RECURRING = _money("reservation_unused_recurring_fee")
@@ -146,8 +175,8 @@ SELECT
     pricing_unit AS PricingUnit,
     {_money("line_item_usage_amount")} AS ConsumedQuantity,
     pricing_unit AS ConsumedUnit,
-    coalesce(product_servicecode, line_item_product_code) AS ServiceName,
-    'Other' AS ServiceCategory,
+    {_SERVICE} AS ServiceName,
+    {_CATEGORY} AS ServiceCategory,
     product_region_code AS RegionId,
     line_item_availability_zone AS AvailabilityZone,
     line_item_resource_id AS ResourceId,
