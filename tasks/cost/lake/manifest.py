@@ -76,6 +76,7 @@ def switch_local(directory: str, expected: Manifest | None, new: Manifest, where
         LakeConflictError: another writer switched the partition since ``expected`` was read.
     """
     path = os.path.join(directory, MANIFEST)
+    os.makedirs(directory, exist_ok=True)  # a partition emptied before it ever had files
     with _locked(directory):
         try:
             with open(path, "rb") as file:

@@ -70,10 +70,11 @@ def test_a_crashed_writers_files_go_with_the_next_replace_once_old_enough(traceo
     _replace(lake, 2)
     assert stray <= _names(lake)  # young: maybe a writer in flight, kept
     hours_ago = time.time() - 2 * 3600
-    for name in stray:
+    (traceo_home / "lake" / KEY.path / "notes.txt").write_text("not the lake's")
+    for name in [*stray, "notes.txt"]:
         os.utime(f"{lake.root}/{KEY.path}/{name}", (hours_ago, hours_ago))
     _replace(lake, 3)
-    assert _names(lake) == {"_current.json", *lake.manifest(KEY).files}
+    assert _names(lake) == {"_current.json", "notes.txt", *lake.manifest(KEY).files}
     assert lake.read([KEY])["ChargePeriodStart"].to_pylist()[0].day == 3
 
 
