@@ -6,6 +6,7 @@ import json
 from datetime import date
 from decimal import Decimal
 
+import pyarrow as pa
 import pytest
 from sqlalchemy import func, select
 
@@ -136,6 +137,29 @@ def test_an_export_without_a_required_cur2_column_names_the_file_and_column(s3, 
     with pytest.raises(CostDataError) as caught:
         ingest_source(get_engine(), _source(tmp_path), *SEPTEMBER)
     assert str(caught.value) == f"{uris[0]}: column bill_payer_account_id: CUR 2.0 column missing"
+
+
+def test_costs_written_as_text_still_map_and_a_cost_that_is_no_number_names_the_file(s3, tmp_path):
+    rows, billed, effective = cur.september()
+    drifted = cur.table(rows[6:])
+    drifted = drifted.set_column(
+        drifted.schema.get_field_index("line_item_unblended_cost"),
+        "line_item_unblended_cost",
+        drifted["line_item_unblended_cost"].cast(pa.string()),
+    )
+    cur.deliver(s3, "billing", "exports", "2024-09", [cur.table(rows[:6]), drifted])
+    source = _source(tmp_path)
+    ingest_source(get_engine(), source, *SEPTEMBER)
+    assert _totals() == (len(rows), billed, effective)
+    broken = drifted.set_column(
+        drifted.schema.get_field_index("line_item_unblended_cost"),
+        "line_item_unblended_cost",
+        pa.array(["12.5"] * (drifted.num_rows - 1) + ["n/a"]),
+    )
+    uris = cur.deliver(s3, "billing", "exports", "2024-09", [broken])
+    with pytest.raises(CostDataError, match=f"^{uris[0]}: not CUR 2.0: .*n/a"):
+        ingest_source(get_engine(), source, *SEPTEMBER)
+    assert _totals() == (len(rows), billed, effective)  # the previous delivery stays
 
 
 def test_a_manifest_naming_a_missing_file_or_no_delivery_at_all_is_named(s3, tmp_path):

@@ -200,7 +200,9 @@ def cur2_to_focus(raw: pa.Table, origin: str) -> pa.Table:
     """A batch of CUR 2.0 rows as FOCUS-named columns (validated afterwards by ``normalise``).
 
     Raises:
-        CostDataError: a required CUR 2.0 column is missing (named, with ``origin``).
+        CostDataError: a required CUR 2.0 column is missing (named, with ``origin``), or a
+            value cannot be mapped (a cost that is not a number, a tag column that is not a
+            map): ``origin`` and DuckDB's reason.
     """
     import duckdb
 
@@ -217,5 +219,9 @@ def cur2_to_focus(raw: pa.Table, origin: str) -> pa.Table:
     with duckdb.connect() as conn:
         conn.register("export", raw)
         conn.execute(f"CREATE TEMP VIEW cur AS SELECT *{padding} FROM export")
-        table: pa.Table = conn.sql(_QUERY).to_arrow_table()
+        try:
+            table: pa.Table = conn.sql(_QUERY).to_arrow_table()
+        except duckdb.Error as exc:
+            reason = str(exc).splitlines()[0][:200]
+            raise CostDataError([DataIssue(origin, None, None, f"not CUR 2.0: {reason}")]) from None
         return table
