@@ -19,6 +19,7 @@ or by :meth:`Lake.vacuum`. Every error names the lake, the partition or the file
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,7 +41,7 @@ from tasks.cost.lake.manifest import (
     switch_s3,
 )
 from tasks.cost.lake.sweep import STRAY_AGE, is_lake_file, strays
-from tasks.errors import ConfigurationError, PermanentError, ServiceUnavailableError
+from tasks.errors import ConfigurationError, PermanentError, ServiceUnavailableError, TraceoError
 
 __all__ = [
     "BUFFERED_ROWS",
@@ -52,6 +53,7 @@ __all__ = [
     "PartitionWriter",
 ]
 
+log = logging.getLogger(__name__)
 # Rows per Parquet row group (at least; a flush writes what its partition buffered).
 ROW_GROUP_ROWS = 128 * 1024
 # Rows waiting in the buffers of all partitions of one writer together.
@@ -378,8 +380,16 @@ class PartitionWriter:
         for key, old in self._before.items():
             if old is not None:
                 self.lake._remove(f"{self.lake._dir(key)}/{n}" for n in old.files)
-            self.lake.sweep(key)  # what crashed writers left, once surely not in flight
+            self._sweep(key)
         return dict(self._before)
+
+    def _sweep(self, key: PartitionKey) -> None:
+        """Remove what crashed writers left in ``key``, once surely not in flight; best effort:
+        the replace has succeeded already, and ``traceo cost lake vacuum`` can finish this."""
+        try:
+            self.lake.sweep(key)
+        except (TraceoError, OSError) as exc:
+            log.warning("Stray files of %s not swept (%s)", key, type(exc).__name__)
 
     def abort(self) -> None:
         self._buffers.clear()
