@@ -546,6 +546,7 @@ from deployments.cli_checks import checks_test, synthetic  # noqa: E402
 from deployments.cli_dsr import dsr as dsr_group  # noqa: E402
 from deployments.cli_intake import intake as intake_group  # noqa: E402
 from deployments.cli_intake import submit as dsr_submit  # noqa: E402
+from deployments.cli_lake import lake as lake_group  # noqa: E402
 from deployments.cli_model import drift as drift_group  # noqa: E402
 from deployments.cli_model import model as model_group  # noqa: E402
 from deployments.cli_ops import OPS_COMMANDS  # noqa: E402
@@ -554,6 +555,7 @@ from deployments.cli_store import checks_latency, slo_rebuild  # noqa: E402
 from deployments.cli_store import store as store_group  # noqa: E402
 
 main.add_command(config_command, "config")
+cost.add_command(lake_group, "lake")
 main.add_command(chaos_group, "chaos")
 checks.add_command(checks_test, "test")
 checks.add_command(checks_latency, "latency")

@@ -49,10 +49,13 @@ def test_mistakes_are_reported_with_file_source_and_field(tmp_path):
     assert all(i.file == str(path) for i in caught.value.issues)
 
 
+KINDS = "x: type: must be one of aws_cost_explorer, aws_data_export, focus_files, gcp_billing"
+
+
 def test_an_unknown_type_or_source_name_is_refused(tmp_path):
     path = tmp_path / "sources.yaml"
     path.write_text("sources:\n  x:\n    type: azure\n")
-    with pytest.raises(SpecError, match="x: type: must be one of aws_cost_explorer, focus_files"):
+    with pytest.raises(SpecError, match=KINDS):
         load_source_configs(path)
     with pytest.raises(NotFoundError, match=r"unknown cost source 'nope' \(defined: aws-ce, "):
         get_source_config(load_source_configs(), "nope")
@@ -61,5 +64,5 @@ def test_an_unknown_type_or_source_name_is_refused(tmp_path):
 def test_a_type_that_is_not_text_is_refused_like_an_unknown_one(tmp_path):
     path = tmp_path / "sources.yaml"
     path.write_text("sources:\n  x:\n    type: [focus_files]\n")
-    with pytest.raises(SpecError, match="x: type: must be one of aws_cost_explorer, focus_files"):
+    with pytest.raises(SpecError, match=KINDS):
         load_source_configs(path)

@@ -6,24 +6,24 @@ version's files beside the old ones (invisible: no manifest names them), then sw
 manifest in one step (a rename on a local disk, a single PUT on S3), then removes the old
 version's files. Readers list files through the manifests, so they see the old or the new
 version, never a mix; a crash before the switch leaves the old version current (its stray files
-are never read, and not yet cleaned up); a rerun replaces, never adds.
+are never read); a rerun replaces, never adds.
 
-Two writers replacing one partition at once: the second to switch finds the manifest changed
-since it read it and fails with :class:`LakeConflictError` naming the partition (its files are
-removed; the first writer's version stays). The check and the switch are two steps, not a
-compare-and-swap: two switches of one partition in the same instant can both pass (the later
-wins whole); runs of one source are serialised by the store's lock anyway. Every error names
-the lake, the partition or the file concerned.
+Two writers replacing one partition at once: the switch is a compare-and-swap
+(:mod:`tasks.cost.lake.manifest`: a ``flock`` on a local disk, a conditional ``PutObject`` on
+S3), so the second to switch fails with :class:`LakeConflictError` naming the partition (its
+files are removed; the first writer's version stays). Files a crashed writer left aside are
+removed by the next replace of their partition once old enough (:mod:`tasks.cost.lake.sweep`),
+or by :meth:`Lake.vacuum`. Every error names the lake, the partition or the file concerned.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import logging
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pyarrow as pa
@@ -33,7 +33,15 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from tasks.cost.lake.layout import LAKE_SCHEMA, PartitionKey
-from tasks.errors import ConfigurationError, PermanentError, ServiceUnavailableError
+from tasks.cost.lake.manifest import (
+    MANIFEST,
+    LakeConflictError,
+    Manifest,
+    switch_local,
+    switch_s3,
+)
+from tasks.cost.lake.sweep import STRAY_AGE, is_lake_file, strays
+from tasks.errors import ConfigurationError, PermanentError, ServiceUnavailableError, TraceoError
 
 __all__ = [
     "BUFFERED_ROWS",
@@ -45,7 +53,7 @@ __all__ = [
     "PartitionWriter",
 ]
 
-MANIFEST = "_current.json"
+log = logging.getLogger(__name__)
 # Rows per Parquet row group (at least; a flush writes what its partition buffered).
 ROW_GROUP_ROWS = 128 * 1024
 # Rows waiting in the buffers of all partitions of one writer together.
@@ -70,29 +78,23 @@ class LakeDataError(PermanentError):
     """A lake file is unreadable (corrupt, truncated) or its columns differ from the lake's."""
 
 
-class LakeConflictError(PermanentError):
-    """Another run replaced the same partition meanwhile; this run's version was discarded."""
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """The current version of a partition: its files and rows per source."""
-
-    version: str
-    files: tuple[str, ...]
-    sources: dict[str, int] = field(default_factory=dict)
-
-    def to_json(self) -> str:
-        return json.dumps({"version": self.version, "files": self.files, "sources": self.sources})
-
-
 class Lake:
     """Cost lines as Parquet under ``root`` on ``filesystem`` (see the module docstring)."""
 
-    def __init__(self, filesystem: pafs.FileSystem, root: str, display: str) -> None:
+    def __init__(
+        self,
+        filesystem: pafs.FileSystem,
+        root: str,
+        display: str,
+        s3_client: Callable[[], Any] | None = None,
+    ) -> None:
+        """``s3_client``: a boto3 S3 client factory (for the conditional manifest switch); an
+        S3 lake cannot be written without one."""
         self.fs = filesystem
         self.root = root.rstrip("/")
         self.display = display
+        self._s3_factory = s3_client
+        self._s3: Any = None
 
     @classmethod
     def from_settings(cls) -> Lake:
@@ -142,7 +144,14 @@ class Lake:
         if access_key and secret_key:
             options |= {"access_key": access_key, "secret_key": secret_key}
             options |= {"session_token": session_token} if session_token else {}
-        lake = cls(pafs.S3FileSystem(**options), bucket_and_prefix, url)
+        client = {
+            "endpoint_url": endpoint_url,
+            "region_name": options.get("region"),
+            "aws_access_key_id": options.get("access_key"),
+            "aws_secret_access_key": options.get("secret_key"),
+            "aws_session_token": options.get("session_token"),
+        }
+        lake = cls(pafs.S3FileSystem(**options), bucket_and_prefix, url, _boto3_s3(client))
         lake._check_bucket(bucket_and_prefix.split("/", 1)[0])
         return lake
 
@@ -175,14 +184,13 @@ class Lake:
         path = f"{self._dir(key)}/{MANIFEST}"
         try:
             with self.fs.open_input_stream(path) as stream:
-                data = json.loads(stream.read())
+                return Manifest.from_json(stream.read())
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, KeyError) as exc:
             raise LakeDataError(
                 f"cost lake {self.display}: {key}: unreadable manifest ({exc})"
             ) from None
-        return Manifest(data["version"], tuple(data["files"]), dict(data.get("sources", {})))
 
     def files(self, keys: Iterable[PartitionKey]) -> list[str]:
         """The current files of ``keys`` (paths on :attr:`fs`)."""
@@ -258,21 +266,37 @@ class Lake:
 
     def _switch(self, key: PartitionKey, expected: Manifest | None, new: Manifest) -> None:
         """Make ``new`` the partition's current version, if ``expected`` still is."""
-        current = self.manifest(key)
-        if (current and current.version) != (expected and expected.version):
-            raise LakeConflictError(
-                f"cost lake {self.display}: {key} was replaced by another run meanwhile; "
-                "rerun to replace it again"
-            )
-        path = f"{self._dir(key)}/{MANIFEST}"
+        where = f"cost lake {self.display}: {key}"
         if isinstance(self.fs, pafs.LocalFileSystem):
-            staged = f"{path}.{new.version}"
-            with self.fs.open_output_stream(staged) as stream:
-                stream.write(new.to_json().encode())
-            self.fs.move(staged, path)  # rename(2): atomic
-        else:
-            with self.fs.open_output_stream(path) as stream:  # one PUT: atomic
-                stream.write(new.to_json().encode())
+            switch_local(self._dir(key), expected, new, where)
+            return
+        if self._s3_factory is None:
+            raise ConfigurationError(f"{where}: no S3 client to switch the manifest with")
+        if self._s3 is None:
+            self._s3 = self._s3_factory()
+        switch_s3(self._s3, f"{self._dir(key)}/{MANIFEST}", expected, new, where)
+
+    # --- stray files ---------------------------------------------------------------------
+
+    def sweep(self, key: PartitionKey, older_than: timedelta = STRAY_AGE) -> list[str]:
+        """Remove ``key``'s stray files (:mod:`tasks.cost.lake.sweep`) older than ``older_than``;
+        return their paths relative to the lake."""
+        cutoff = datetime.now(UTC) - older_than
+        selector = pafs.FileSelector(self._dir(key), allow_not_found=True)
+        found = strays(self._listing(selector), self.manifest(key), cutoff)
+        self._remove(found)
+        return [self._relative(path) for path in found]
+
+    def vacuum(self, older_than: timedelta = STRAY_AGE) -> list[str]:
+        """:meth:`sweep` every partition folder of the lake (those without a manifest too)."""
+        selector = pafs.FileSelector(self.root, recursive=True, allow_not_found=True)
+        keys = {
+            key
+            for info in self._listing(selector)
+            if is_lake_file(info.base_name)
+            and (key := PartitionKey.from_path(info.path.rsplit("/", 1)[0])) is not None
+        }
+        return [path for key in sorted(keys) for path in self.sweep(key, older_than)]
 
     def _remove(self, paths: Iterable[str]) -> None:
         for path in paths:
@@ -356,7 +380,16 @@ class PartitionWriter:
         for key, old in self._before.items():
             if old is not None:
                 self.lake._remove(f"{self.lake._dir(key)}/{n}" for n in old.files)
+            self._sweep(key)
         return dict(self._before)
+
+    def _sweep(self, key: PartitionKey) -> None:
+        """Remove what crashed writers left in ``key``, once surely not in flight; best effort:
+        the replace has succeeded already, and ``traceo cost lake vacuum`` can finish this."""
+        try:
+            self.lake.sweep(key)
+        except (TraceoError, OSError) as exc:
+            log.warning("Stray files of %s not swept (%s)", key, type(exc).__name__)
 
     def abort(self) -> None:
         self._buffers.clear()
@@ -420,3 +453,12 @@ def _drift(schema: pa.Schema) -> str:
             )
     problems += [f"missing column {n}" for n in LAKE_SCHEMA.names if n not in schema.names]
     return "; ".join(problems)
+
+
+def _boto3_s3(params: dict[str, Any]) -> Callable[[], Any]:
+    def make() -> Any:
+        import boto3
+
+        return boto3.client("s3", **{k: v for k, v in params.items() if v is not None})
+
+    return make

@@ -3,6 +3,7 @@
 ========================  ===============================================================
 ``aws_cost_explorer``     AWS Cost Explorer ``GetCostAndUsage`` (daily, by service/account
                           and by a cost-allocation tag)
+``aws_data_export``       AWS Data Exports (CUR 2.0 or FOCUS 1.x) read in place from S3
 ``focus_files``           FOCUS CSV / CSV.gz / Parquet files, local or in S3
 ``gcp_billing``           the Google Cloud billing export (FOCUS) + the Cloud Billing API
 ``snapshot``              recorded Cost Explorer pages and in-memory rows (no network)

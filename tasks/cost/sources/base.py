@@ -57,6 +57,7 @@ class CostSource(ABC):
     """A provider's cost for a charge period ``[start, end)`` (UTC days).
 
     Implementations: :class:`~tasks.cost.sources.aws_cost_explorer.CostExplorerSource`,
+    :class:`~tasks.cost.sources.aws_data_exports.DataExportSource`,
     :class:`~tasks.cost.sources.focus_files.FocusFileSource`,
     :class:`~tasks.cost.sources.gcp_billing.GcpBillingSource`, and the in-memory
     :class:`~tasks.cost.sources.snapshot.StaticCostSource` for tests.

@@ -20,6 +20,7 @@ from tasks.errors import NotFoundError, SpecError, SpecIssue
 
 __all__ = [
     "AwsCostExplorerConfig",
+    "AwsDataExportConfig",
     "FocusFilesConfig",
     "GcpBillingConfig",
     "SourceConfig",
@@ -55,6 +56,15 @@ class FocusFilesConfig(_Base):
     region: str = "us-east-1"
 
 
+class AwsDataExportConfig(_Base):
+    type: Literal["aws_data_export"]
+    # The export's folder: s3://bucket/prefix/export-name (holding data/ and metadata/).
+    location: str = Field(pattern=r"^s3://[^/]+/.+")
+    table: Literal["cur2", "focus"] = "cur2"  # the standard export (CUR 2.0) or a FOCUS 1.x one
+    aws_credentials: str | None = None  # an AwsCredentials block document name
+    region: str = "us-east-1"
+
+
 class GcpBillingConfig(_Base):
     type: Literal["gcp_billing"]
     location: str  # the billing export in FOCUS form
@@ -65,12 +75,14 @@ class GcpBillingConfig(_Base):
 
 
 SourceConfig = Annotated[
-    AwsCostExplorerConfig | FocusFilesConfig | GcpBillingConfig, Field(discriminator="type")
+    AwsCostExplorerConfig | AwsDataExportConfig | FocusFilesConfig | GcpBillingConfig,
+    Field(discriminator="type"),
 ]
 
 
 _MODELS: dict[Any, type[_Base]] = {
     "aws_cost_explorer": AwsCostExplorerConfig,
+    "aws_data_export": AwsDataExportConfig,
     "focus_files": FocusFilesConfig,
     "gcp_billing": GcpBillingConfig,
 }
@@ -139,6 +151,15 @@ def build_source(config: SourceConfig) -> CostSource:
             account_id=_caller_account(config.aws_credentials, config.region),
             tag_key=config.tag_key,
             max_attempts=config.max_attempts,
+        )
+    if isinstance(config, AwsDataExportConfig):
+        from tasks.cost.sources.aws_data_exports import DataExportSource
+
+        return DataExportSource(
+            config.name,
+            config.location,
+            table=config.table,
+            s3_client=_aws_client(config.aws_credentials, config.region, "s3"),
         )
     if isinstance(config, FocusFilesConfig):
         from tasks.cost.sources.focus_files import FocusFileSource

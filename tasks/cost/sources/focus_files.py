@@ -25,9 +25,10 @@ import pyarrow.parquet as pq
 from tasks.cost.focus import CostDataError, DataIssue
 from tasks.cost.normalise import normalise
 from tasks.cost.sources.base import CostChunk, CostSource
-from tasks.errors import ConfigurationError, NotFoundError, ServiceUnavailableError
+from tasks.cost.sources.s3 import default_s3_client, s3_errors
+from tasks.errors import NotFoundError
 
-__all__ = ["BATCH_ROWS", "SUFFIXES", "FocusFileSource", "read_focus_batches"]
+__all__ = ["BATCH_ROWS", "SUFFIXES", "FocusFileSource", "read_focus_batches", "s3_opener"]
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 # Rows per chunk: memory stays bounded by a chunk, not by the file.
@@ -64,14 +65,18 @@ class FocusFileSource(CostSource):
 
     def fetch(self, start: date, end: date) -> Iterator[CostChunk]:
         """Every file's rows, batch by batch (the ingestion keeps those charged in the period)."""
-        for origin, opener in self.files():
+        return self.read(self.files())
+
+    def read(self, files: list[tuple[str, Callable[[], Any]]]) -> Iterator[CostChunk]:
+        """The rows of ``files`` (``(origin, open)`` pairs), prepared, validated and enriched."""
+        for origin, opener in files:
             for first_row, raw in read_focus_batches(opener(), origin):
-                lines = normalise(self.prepare(raw), origin, first_row=first_row)
+                lines = normalise(self.prepare(raw, origin), origin, first_row=first_row)
                 lines, notes = self.enrich(lines)
                 yield CostChunk(origin=origin, lines=lines, first_row=first_row, notes=notes)
 
-    def prepare(self, raw: pa.Table) -> pa.Table:
-        """Adjust a raw batch before validation (subclasses fill provider-specific gaps)."""
+    def prepare(self, raw: pa.Table, origin: str) -> pa.Table:
+        """Adjust a raw batch of ``origin`` before validation (subclasses map or fill it)."""
         return raw
 
     def enrich(self, lines: pa.Table) -> tuple[pa.Table, tuple[str, ...]]:
@@ -101,44 +106,30 @@ class FocusFileSource(CostSource):
         return [(str(p), _constant(p)) for p in paths]
 
     def _s3_files(self) -> list[tuple[str, Callable[[], Any]]]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         bucket, _, prefix = self.location[len("s3://") :].partition("/")
-        client = self._s3_factory() if self._s3_factory else _default_s3_client()
+        client = self._s3_factory() if self._s3_factory else default_s3_client()
         keys: list[str] = []
-        try:
+        with s3_errors(self.name, f"list s3://{bucket}/{prefix}"):
             for page in client.get_paginator("list_objects_v2").paginate(
                 Bucket=bucket, Prefix=prefix
             ):
                 keys.extend(o["Key"] for o in page.get("Contents", []) if _supported(o["Key"]))
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "ClientError")
-            if code in {"NoSuchBucket", "AccessDenied", "403", "404"}:
-                raise ConfigurationError(
-                    f"source {self.name!r}: cannot list s3://{bucket}/{prefix} ({code})"
-                ) from None
-            raise ServiceUnavailableError(
-                f"S3 list s3://{bucket}/{prefix} failed ({code})"
-            ) from None
-        except BotoCoreError as exc:
-            raise ServiceUnavailableError(
-                f"S3 unreachable listing s3://{bucket}/{prefix} ({type(exc).__name__})"
-            ) from None
         if not keys:
             raise NotFoundError(f"source {self.name!r}: no FOCUS files under {self.location}")
+        return [
+            (f"s3://{bucket}/{key}", s3_opener(client, self.name, bucket, key))
+            for key in sorted(keys)
+        ]
 
-        def opener(key: str) -> Callable[[], Any]:
-            def read() -> bytes:
-                try:
-                    return bytes(client.get_object(Bucket=bucket, Key=key)["Body"].read())
-                except (ClientError, BotoCoreError) as exc:
-                    raise ServiceUnavailableError(
-                        f"S3 get s3://{bucket}/{key} failed ({type(exc).__name__})"
-                    ) from None
 
-            return read
+def s3_opener(client: Any, source: str, bucket: str, key: str) -> Callable[[], bytes]:
+    """A function that reads ``s3://bucket/key`` whole (errors classified, naming the object)."""
 
-        return [(f"s3://{bucket}/{key}", opener(key)) for key in sorted(keys)]
+    def read() -> bytes:
+        with s3_errors(source, f"get s3://{bucket}/{key}"):
+            return bytes(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    return read
 
 
 def read_focus_batches(
@@ -222,9 +213,3 @@ def _constant(path: Path) -> Callable[[], Path]:
 
 def _supported(name: str) -> bool:
     return name.lower().endswith(SUFFIXES)
-
-
-def _default_s3_client() -> Any:
-    import boto3
-
-    return boto3.client("s3")

@@ -219,7 +219,7 @@ class GcpBillingSource(FocusFileSource):
         )
         yield from super().fetch(start, end)
 
-    def prepare(self, raw: pa.Table) -> pa.Table:
+    def prepare(self, raw: pa.Table, origin: str) -> pa.Table:
         """Fill an empty ``BillingAccountId`` from the project's billing account."""
         directory, _prices = self._loaded()
         names = {n.lower(): n for n in raw.column_names}
