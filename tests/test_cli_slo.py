@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,20 +57,33 @@ class Store:
         upsert_check_results(self.engine, recent(self.now, fail))
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch) -> Store:
-    """The CLI's store (a SQLite file) holding 29 healthy days of the example checks.
+@pytest.fixture(scope="module")
+def history(tmp_path_factory) -> tuple[Path, datetime]:
+    """A SQLite file holding 29 healthy days of the example checks, up to two hours ago.
 
-    The history is sparse (every 15 minutes, ~25k rows) to stay fast; the last two hours run at
-    the checks' real cadence so the short alert windows have enough events.
+    Sparse (every 15 minutes, ~25k rows): written once for the module, copied for each test.
     """
+    path = tmp_path_factory.mktemp("slo-history") / "history.db"
+    engine = get_engine(f"sqlite:///{path}")
+    now = datetime.now(UTC).replace(microsecond=0)
+    checks = [SimulatedCheck(c, 900, REGIONS, degraded_ms=800, failed_ms=3000) for c in RECENT]
+    simulate_history(engine, checks, now - timedelta(hours=2), days=29, incidents=[])
+    dispose_engines()
+    return path, now
+
+
+@pytest.fixture
+def store(history, tmp_path, monkeypatch) -> Store:
+    """The CLI's store (a copy of the module's history) with the last two hours at the checks'
+    real cadence, so the short alert windows have enough events.
+    """
+    template, _ = history
+    shutil.copyfile(template, tmp_path / "cli.db")
     monkeypatch.setenv("TRACEO_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     get_settings.cache_clear()
     dispose_engines()
     engine = get_engine()
     now = datetime.now(UTC).replace(microsecond=0)
-    checks = [SimulatedCheck(c, 900, REGIONS, degraded_ms=800, failed_ms=3000) for c in RECENT]
-    simulate_history(engine, checks, now - timedelta(hours=2), days=29, incidents=[])
     upsert_check_results(engine, recent(now))
     return Store(engine, now)
 

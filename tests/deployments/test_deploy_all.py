@@ -49,12 +49,22 @@ def _drain_events() -> None:
 
 
 def deploy_all(prefect_file: Path, server: PrefectServer, home: Path) -> dict[str, Any]:
-    """Create each pool (process), deploy everything; return deployments by name, as served."""
+    """Create each pool (process), deploy everything; return deployments by name, as served.
+
+    The pools are created through the client (a `prefect work-pool create` process per pool cost
+    ~4 s of imports each); the deployments through `prefect deploy --all`, the command under test.
+    """
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.workers.process import ProcessWorker
 
     declared = yaml.safe_load(prefect_file.read_text())["deployments"]
-    for pool in sorted({d["work_pool"]["name"] for d in declared}):
-        run_prefect(["work-pool", "create", pool, "--type", "process"], server.api_url, home)
+    template = ProcessWorker.get_default_base_job_template()
+    with get_client(sync_client=True) as client:
+        for pool in sorted({d["work_pool"]["name"] for d in declared}):
+            client.create_work_pool(
+                WorkPoolCreate(name=pool, type="process", base_job_template=template)
+            )
     run_prefect(
         ["--no-prompt", "deploy", "--all", "--prefect-file", str(prefect_file)],
         server.api_url,
