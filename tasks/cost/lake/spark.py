@@ -75,6 +75,7 @@ def _start(remote: str | None) -> Any:
     from pyspark.sql import SparkSession
 
     where = remote or LOCAL_MASTER
+    builder: Any  # the Connect client's builder, or local mode's
     if remote:
         _check_reachable(remote)
         # The Connect client's own class: pyspark's generic builder refuses a remote session in a
