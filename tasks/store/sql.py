@@ -12,6 +12,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from tasks.store.models import UTCDateTime
 
@@ -94,6 +95,12 @@ class json_text(FunctionElement[str]):
 
     type = Text()
     inherit_cache = True
+    # The key is part of the SQL, so it must be part of the statement cache's key: without it a
+    # statement compiled for one key is reused for the same statement on another key.
+    _traverse_internals = [
+        *FunctionElement._traverse_internals,
+        ("json_key", InternalTraversal.dp_string),
+    ]
 
     def __init__(self, column: Any, key: str) -> None:
         if '"' in key or "\\" in key:
@@ -112,7 +119,9 @@ def _json_text_path(element: json_text, compiler: Any, **kw: Any) -> str:
 @compiles(json_text, "postgresql")
 def _json_text_key(element: json_text, compiler: Any, **kw: Any) -> str:
     (column,) = element.clauses
-    return f"CAST(({compiler.process(column, **kw)} -> {_quoted(element.json_key)}) AS TEXT)"
+    # No parentheses inside CAST: the form PostgreSQL gives back for an index on it, so that
+    # Alembic's autogenerate finds the model's indexes over json_text equal to the stored ones.
+    return f"CAST({compiler.process(column, **kw)} -> {_quoted(element.json_key)} AS TEXT)"
 
 
 def _quoted(text: str) -> str:
