@@ -4,8 +4,9 @@ Request handlers hand a validated request to :meth:`RequestWriter.store` and wai
 the event loop takes every request waiting (up to :data:`BATCH`) and stores them in one
 transaction (:func:`~tasks.privacy.requests.store_requests`) on its own thread; each handler
 gets its result once that transaction has committed, so nothing is acknowledged before it is
-stored. Under load, requests arriving while a commit is under way share the next one: the store
-sees one commit per batch instead of one per request.
+stored. Under load, requests arriving while a commit is under way share the next one, which
+also waits :data:`LINGER_S` for more: the store sees one commit per batch instead of one per
+request.
 
 At most :data:`DEFAULT_CAPACITY` requests wait; past that :meth:`RequestWriter.store` raises
 :class:`WriterBusyError` at once (the intake answers 503 with ``Retry-After``; nothing stored).
@@ -26,12 +27,17 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from tasks.errors import TransientError
 from tasks.privacy.requests import CreatedRequest, PendingRequest, store_requests
 
-__all__ = ["BATCH", "DEFAULT_CAPACITY", "RequestWriter", "WriterBusyError"]
+__all__ = ["BATCH", "DEFAULT_CAPACITY", "LINGER_S", "RequestWriter", "WriterBusyError"]
 
 logger = logging.getLogger("traceo.intake")
 
 BATCH = 64  # requests per transaction at most
 DEFAULT_CAPACITY = 1024  # requests waiting to be stored at most
+# Under load (the previous batch held more than one request), a batch that finds less than a
+# full batch waiting waits this long for more before it is written: each commit, and each trip
+# between the event loop and the writer's thread, then serves more requests. A lone request
+# (nothing else in flight) is written at once.
+LINGER_S = 0.001
 
 _Waiting = tuple[PendingRequest, "asyncio.Future[CreatedRequest]"]
 
@@ -84,8 +90,11 @@ class RequestWriter:
     async def _run(self) -> None:
         assert self._queue is not None
         loop = asyncio.get_running_loop()
+        previous = 0
         while True:
             batch = [await self._queue.get()]
+            if previous > 1 and self._queue.qsize() < BATCH - 1:
+                await asyncio.sleep(LINGER_S)  # under load: let more requests share the commit
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
@@ -98,6 +107,7 @@ class RequestWriter:
                     else:
                         done.set_result(outcome)
             finally:
+                previous = len(batch)
                 for _ in batch:
                     self._queue.task_done()
 

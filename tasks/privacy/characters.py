@@ -39,6 +39,8 @@ def _kind(char: str) -> str:
 
 def identifier_problem(value: str) -> str | None:
     """Why ``value`` cannot be an identifier or an e-mail address, or None if it can."""
+    if value.isascii() and value.isprintable():
+        return None  # what nearly every value is, checked at C speed: no ASCII char is refused
     for char in value:
         if unicodedata.category(char) in _NOT_IN_IDENTIFIERS:
             return _kind(char)
@@ -47,6 +49,8 @@ def identifier_problem(value: str) -> str | None:
 
 def text_problem(value: str) -> str | None:
     """Why ``value`` cannot be stored as free text (a corrected value), or None if it can."""
+    if value.isascii() and value.isprintable():
+        return None
     for char in value:
         if char in _TEXT_WHITESPACE:
             continue

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -27,8 +28,15 @@ from tasks.privacy.package import BundleSink
 from tasks.store.engine import session_scope
 from tasks.store.fulfilment_models import DsrStep
 from tasks.store.privacy_models import DsrRequest
+from tasks.store.sql import json_text
 
-__all__ = ["expire_bundles", "forget_identities", "identity_hashes", "link_same_person"]
+__all__ = [
+    "expire_bundles",
+    "forget_identities",
+    "identity_hashes",
+    "link_same_person",
+    "same_person",
+]
 
 
 def identity_hashes(identities: dict[str, Any], key: bytes) -> dict[str, str]:
@@ -38,6 +46,21 @@ def identity_hashes(identities: dict[str, Any], key: bytes) -> dict[str, str]:
         for kind, value in sorted(identities.items())
         if value not in (None, "")
     }
+
+
+def same_person(hashes: dict[str, str]) -> ColumnElement[bool]:
+    """Requests sharing at least one of ``hashes`` (``{kind: digest}``, not empty).
+
+    Written as the indexes on the hashes are (:mod:`tasks.store.privacy_models`), so that each
+    kind is looked up in its index instead of every request being read.
+    """
+    hashed = DsrRequest.identity_hashes.is_not(None)  # in each branch: SQLite's planner wants it
+    return or_(
+        *(
+            hashed & (json_text(DsrRequest.identity_hashes, kind) == json.dumps(digest))
+            for kind, digest in hashes.items()
+        )
+    )
 
 
 def link_same_person(engine: Engine, public_id: str, key: bytes) -> list[str]:
@@ -56,12 +79,7 @@ def link_same_person(engine: Engine, public_id: str, key: bytes) -> list[str]:
         row.identity_hashes = hashes
         if not hashes:
             return []
-        same = or_(
-            *(
-                DsrRequest.identity_hashes[kind].as_string() == digest
-                for kind, digest in hashes.items()
-            )
-        )
+        same = same_person(hashes)
         others = (
             select(DsrRequest.public_id)
             .where(DsrRequest.public_id != public_id, same)

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Connection, Engine, bindparam, delete, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, literal_column, select, update
 
 from tasks.errors import NotFoundError, PermanentError
 from tasks.privacy.characters import identifier_problem, text_problem
@@ -37,7 +37,7 @@ from tasks.specs import field_path
 from tasks.store.engine import session_scope
 from tasks.store.models import Base
 from tasks.store.privacy_models import DsrRequest, IntakeDelivery
-from tasks.store.sql import dialect_insert
+from tasks.store.sql import dialect_insert, execute_many
 
 __all__ = [
     "REPLAY_WINDOW",
@@ -282,6 +282,16 @@ def _insert_ignoring(dialect: str, model: type[Base], *returning: str) -> Any:
     return dialect_insert(dialect)(model).on_conflict_do_nothing().returning(*columns)
 
 
+_RECORD_RUN = (
+    update(DsrRequest)
+    .where(DsrRequest.public_id == bindparam("request"))
+    .values(
+        flow_run_id=bindparam("run"),
+        start_attempts=DsrRequest.start_attempts + literal_column("1"),
+        updated_at=bindparam("at"),
+    )
+)
+
 _SQLITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
@@ -369,18 +379,64 @@ def _stored_tickets(conn: Connection, tickets: set[tuple[str, str]]) -> dict[tup
     return {(r.source, r.ticket_id): r for r in conn.execute(found)}
 
 
+class _SeenBefore(Exception):
+    """Rolls back the optimistic write of a batch: some delivery or ticket was there already."""
+
+
+@functools.cache
+def _insert_new(dialect: str, model: type[Base]) -> Any:
+    return dialect_insert(dialect)(model).on_conflict_do_nothing()
+
+
+def _store_all_new(
+    engine: Engine, pending: Sequence[PendingRequest]
+) -> list[CreatedRequest] | None:
+    """Store every request of a batch whose deliveries and tickets are all new; else None.
+
+    The common case, written as two driver executemanys (:func:`~tasks.store.sql.execute_many`)
+    without RETURNING: when each insert's row count is the number of rows, every delivery was
+    accepted and every ticket created. A shortfall (a replay, a ticket stored before or twice in
+    the batch) rolls the whole transaction back and writes nothing.
+    """
+    rows = [_row(one) for one in pending]
+    deliveries = [
+        {"source": one.new.source, "delivery_id": d[:200], "received_at": one.received_at}
+        for one in pending
+        if (d := one.delivery_id) is not None
+    ]
+    try:
+        with engine.begin() as conn:
+            for model, values in ((IntakeDelivery, deliveries), (DsrRequest, rows)):
+                stmt = _insert_new(conn.dialect.name, model)
+                if execute_many(conn, stmt, values) != len(values):
+                    raise _SeenBefore
+    except _SeenBefore:
+        return None
+    return [CreatedRequest(row["public_id"], row["due_at"], True, "received") for row in rows]
+
+
 def store_requests(
     engine: Engine, pending: Sequence[PendingRequest]
 ) -> list[CreatedRequest | ReplayedDeliveryError]:
     """Store each request (or find the one stored for its ticket) in one transaction.
 
-    The intake's group commit (:mod:`deployments.intake.writer`): one transaction and at most
-    three statements for a whole batch. A replayed delivery gets its
-    :class:`ReplayedDeliveryError` in its place and writes nothing; the others are unaffected.
-    Nothing is stored unless the transaction commits.
+    The intake's group commit (:mod:`deployments.intake.writer`): one transaction for a whole
+    batch, two statements when every delivery and ticket is new; otherwise that attempt is
+    rolled back and the batch is stored again with at most three statements that tell each
+    request apart. A replayed delivery gets its :class:`ReplayedDeliveryError` in its place and
+    writes nothing; the others are unaffected. Nothing is stored unless the transaction commits.
     """
+    with _writing(engine):
+        created = _store_all_new(engine, pending)
+        return _store_each(engine, pending) if created is None else list(created)
+
+
+def _store_each(
+    engine: Engine, pending: Sequence[PendingRequest]
+) -> list[CreatedRequest | ReplayedDeliveryError]:
+    """:func:`store_requests` when something in the batch was seen before: row by row outcomes."""
     out: dict[int, CreatedRequest | ReplayedDeliveryError] = {}
-    with _writing(engine), engine.begin() as conn:
+    with engine.begin() as conn:
         signed = [i for i, one in enumerate(pending) if one.delivery_id is not None]
         deliveries = [
             (pending[i].new.source, str(pending[i].delivery_id), pending[i].received_at)
@@ -474,18 +530,10 @@ def record_flow_runs(engine: Engine, runs: Mapping[str, str]) -> None:
     """Remember the fulfilment flow run started for each request (one transaction)."""
     if not runs:
         return
-    stmt = (
-        update(DsrRequest)
-        .where(DsrRequest.public_id == bindparam("request"))
-        .values(
-            flow_run_id=bindparam("run"),
-            start_attempts=DsrRequest.start_attempts + 1,
-            updated_at=_now(),
-        )
-    )
-    params = [{"request": public_id, "run": run} for public_id, run in runs.items()]
+    at = _now()
+    params = [{"request": public_id, "run": run, "at": at} for public_id, run in runs.items()]
     with _writing(engine), engine.begin() as conn:
-        updated = conn.execute(stmt, params).rowcount
+        updated = execute_many(conn, _RECORD_RUN, params)
     if engine.dialect.supports_sane_multi_rowcount and updated != len(params):
         raise NotFoundError(f"{len(params) - updated} data-subject requests not found")
 

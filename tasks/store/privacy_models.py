@@ -18,8 +18,9 @@ from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tasks.store.models import Base, BigId
+from tasks.store.sql import json_text
 
-__all__ = ["DsrRequest", "IntakeDelivery"]
+__all__ = ["IDENTITY_KINDS", "DsrRequest", "IntakeDelivery"]
 
 
 class DsrRequest(Base):
@@ -51,6 +52,21 @@ class DsrRequest(Base):
     closed_at: Mapped[datetime | None]  # when it became completed or rejected
     identity_hashes: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # kind -> HMAC hex
     identities_dropped_at: Mapped[datetime | None]
+
+
+# Finding a person's other requests by a keyed hash of one identity
+# (tasks.privacy.minimise.link_same_person): one index per kind of identity, over the hash as
+# JSON text, holding only requests whose hashes are set (from the start of their fulfilment), so
+# that storing a new request never writes to them.
+IDENTITY_KINDS: tuple[str, ...] = ("email", "phone", "customer_id")
+_HASHED = DsrRequest.__table__.c.identity_hashes
+for _kind in IDENTITY_KINDS:
+    Index(
+        f"ix_dsr_requests_hash_{_kind}",
+        json_text(_HASHED, _kind),
+        sqlite_where=_HASHED.is_not(None),
+        postgresql_where=_HASHED.is_not(None),
+    )
 
 
 class IntakeDelivery(Base):

@@ -93,3 +93,18 @@ def test_a_key_with_an_apostrophe_is_quoted(store_url) -> None:
             table.drop(conn)
     engine.dispose()
     assert found == '"ok"'
+
+
+def test_a_statement_on_another_key_is_not_served_from_the_statement_cache(store_url) -> None:
+    from sqlalchemy import create_engine
+
+    table = _table()
+    engine = create_engine(store_url)
+    with engine.begin() as conn:
+        table.create(conn)
+        try:
+            conn.execute(insert(table), [{"id": 1, "t": {"a": "first", "b": "second"}}])
+            found = [conn.scalar(select(json_text(table.c.t, key))) for key in ("a", "b")]
+        finally:
+            table.drop(conn)
+    assert found == ['"first"', '"second"']
