@@ -185,6 +185,9 @@ class BigQueryFake(ThreadedApp):
                 raise _QueryError("notFound", f"Not found: Table {name} was not found in US")
             alias = node.alias or node.name
             node.replace(exp.to_table(self._tables[name]).as_(alias, quoted=True))
+        for kind in list(tree.find_all(exp.DataType)):
+            if kind.this in _EXACT and not kind.expressions:
+                kind.replace(exp.DataType.build(_EXACT[kind.this], dialect="duckdb"))
         text = tree.sql(dialect="duckdb")
         with self._lock:
             try:
@@ -201,6 +204,9 @@ class _QueryError(Exception):
         self.reason = reason
 
 
+# BigQuery's NUMERIC is DECIMAL(38, 9); DuckDB's bare DECIMAL is (18, 3). BIGNUMERIC (76, 38)
+# has no DuckDB equal: (38, 18) keeps what tests use.
+_EXACT = {exp.DataType.Type.DECIMAL: "DECIMAL(38, 9)", exp.DataType.Type.BIGDECIMAL: "DECIMAL(38, 18)"}
 _STATUS = {"notFound": 404, "accessDenied": 403, "invalidQuery": 400}
 _NAMES = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
 
