@@ -171,7 +171,7 @@ def export_row(
         "cost_at_list": cost if cost_at_list is None else cost_at_list,
         "resource": {
             "name": resource,
-            "global_name": f"//compute.googleapis.com/projects/{project}/zones/x/instances/{resource}",
+            "global_name": f"//compute.googleapis.com/projects/{project}/instances/{resource}",
         },
         "price": None,
         "_PARTITIONTIME": (loaded or end).replace(hour=0, minute=0, tzinfo=UTC),

@@ -206,7 +206,10 @@ class _QueryError(Exception):
 
 # BigQuery's NUMERIC is DECIMAL(38, 9); DuckDB's bare DECIMAL is (18, 3). BIGNUMERIC (76, 38)
 # has no DuckDB equal: (38, 18) keeps what tests use.
-_EXACT = {exp.DataType.Type.DECIMAL: "DECIMAL(38, 9)", exp.DataType.Type.BIGDECIMAL: "DECIMAL(38, 18)"}
+_EXACT = {
+    exp.DataType.Type.DECIMAL: "DECIMAL(38, 9)",
+    exp.DataType.Type.BIGDECIMAL: "DECIMAL(38, 18)",
+}
 _STATUS = {"notFound": 404, "accessDenied": 403, "invalidQuery": 400}
 _NAMES = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
 

@@ -209,4 +209,3 @@ def _tags_as_map(raw: pa.Table) -> pa.Table:
     empty = pc.equal(pc.list_value_length(tags), 0)
     mapped = pc.if_else(empty, pa.scalar(None, mapped.type), mapped)
     return raw.set_column(raw.column_names.index("Tags"), "Tags", mapped)
-
