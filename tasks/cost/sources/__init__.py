@@ -5,6 +5,8 @@
                           and by a cost-allocation tag)
 ``focus_files``           FOCUS CSV / CSV.gz / Parquet files, local or in S3
 ``gcp_billing``           the Google Cloud billing export (FOCUS) + the Cloud Billing API
+``bigquery_export``       the Google Cloud billing export read in place in BigQuery
+                          (standard, detailed or FOCUS table; ``type: gcp_bigquery_export``)
 ``snapshot``              recorded Cost Explorer pages and in-memory rows (no network)
 ========================  ===============================================================
 

@@ -184,6 +184,9 @@ def build_source(config: SourceConfig) -> CostSource:
         )
     if isinstance(config, GcpBigQueryExportConfig):
         from tasks.cost.sources.bigquery_export import BigQueryBillingExportSource
+        from tasks.extras import require_extras
+
+        require_extras("bigquery")  # one line naming the extra, not an ImportError in a task
 
         return BigQueryBillingExportSource(
             config.name, config.full_table(), config.export, client=_bigquery_client(config)
