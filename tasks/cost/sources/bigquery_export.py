@@ -198,7 +198,7 @@ def _tags_as_map(raw: pa.Table) -> pa.Table:
     kind = tags.type
     if not (pa.types.is_list(kind) and pa.types.is_struct(kind.value_type)):
         return raw
-    entries = tags.flatten()
+    entries = tags.values  # the offsets index the whole child array, even of a slice
     mapped = pa.MapArray.from_arrays(
         tags.offsets,
         pc.cast(entries.field("key"), pa.string()),
