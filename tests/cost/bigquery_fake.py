@@ -10,8 +10,9 @@ Serves what ``google-cloud-bigquery``'s ``Client.query(sql)`` then ``.result()``
   (tables.get, tabledata.list) on the job's anonymous result table.
 
 A query naming a table the fake does not hold ends as BigQuery's does: the job is DONE with a
-``notFound`` error result and reading its results answers 404; a table in :attr:`denied` gives
-``accessDenied`` (403). Values travel as BigQuery's JSON rows (``{"f": [{"v": ...}]}``, nested
+``notFound`` error result and reading its results answers 404; a table in :attr:`refused` gives
+the error named there (403 ``accessDenied``, or ``rateLimitExceeded``, which BigQuery also
+answers with 403). Values travel as BigQuery's JSON rows (``{"f": [{"v": ...}]}``, nested
 for RECORD and REPEATED) with the schema typed from the DuckDB result. Clients must use
 ``AnonymousCredentials()`` and ``client_options={"api_endpoint": fake.url}``.
 """
@@ -44,7 +45,7 @@ class BigQueryFake(ThreadedApp):
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, page_size: int = 3) -> None:
         self.page_size = page_size
-        self.denied: set[str] = set()  # full table names whose queries answer accessDenied
+        self.refused: dict[str, str] = {}  # full table name -> error reason of its queries
         self.queries: list[str] = []  # the GoogleSQL of every job, in order
         self._db = duckdb.connect()
         self._lock = threading.Lock()
@@ -175,12 +176,9 @@ class BigQueryFake(ThreadedApp):
             if not node.db and node.name in ctes:
                 continue
             name = ".".join(p for p in (node.catalog, node.db, node.name) if p)
-            if name in self.denied:
-                raise _QueryError(
-                    "accessDenied",
-                    f"Access Denied: Table {name}: User does not have permission to query "
-                    "table, or perhaps it does not exist.",
-                )
+            if name in self.refused:
+                reason = self.refused[name]
+                raise _QueryError(reason, _REFUSALS[reason].format(name=name))
             if name not in self._tables:
                 raise _QueryError("notFound", f"Not found: Table {name} was not found in US")
             alias = node.alias or node.name
@@ -210,7 +208,14 @@ _EXACT = {
     exp.DataType.Type.DECIMAL: "DECIMAL(38, 9)",
     exp.DataType.Type.BIGDECIMAL: "DECIMAL(38, 18)",
 }
-_STATUS = {"notFound": 404, "accessDenied": 403, "invalidQuery": 400}
+_STATUS = {"notFound": 404, "accessDenied": 403, "rateLimitExceeded": 403, "invalidQuery": 400}
+_REFUSALS = {
+    "accessDenied": (
+        "Access Denied: Table {name}: User does not have permission to query table, or "
+        "perhaps it does not exist."
+    ),
+    "rateLimitExceeded": "Exceeded rate limits: too many concurrent queries for {name}.",
+}
 _NAMES = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
 
 

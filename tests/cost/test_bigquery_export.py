@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -14,7 +15,7 @@ from tasks.cost.focus import CostDataError
 from tasks.cost.ingest import ingest_source
 from tasks.cost.sources import build_source, load_source_configs
 from tasks.cost.sources.bigquery_export import BigQueryBillingExportSource, export_table
-from tasks.errors import ConfigurationError, SpecError
+from tasks.errors import ConfigurationError, SpecError, ThrottledError
 from tasks.store import CostIngestion, CostLine
 from tests.cost.bigquery_export_rows import ACCOUNT, export_row
 from tests.cost.bigquery_export_rows import export_table as export_rows
@@ -159,12 +160,25 @@ def test_two_currencies_in_one_billing_account_are_refused_naming_the_table(bigq
     assert f"billing account '{ACCOUNT}' mixes currencies: 'EUR' here, 'USD'" in message
 
 
+def test_pages_become_chunks_and_a_bad_value_is_located_by_row(bigquery_fake):
+    rows = [export_row(_at(9, day), 1.0) for day in range(1, 6)]
+    rows[4]["currency"] = "usd"
+    source = _source(bigquery_fake, rows=rows)
+    source.batch_rows = 2
+    chunks = source.fetch(*SEPTEMBER)
+    pages = [(c.first_row, c.lines.num_rows) for c in itertools.islice(chunks, 2)]
+    assert pages == [(1, 2), (3, 2)]
+    with pytest.raises(CostDataError) as caught:
+        next(chunks)
+    assert str(caught.value).startswith(f"bigquery:{source.table}: row 5: column BillingCurrency")
+
+
 @pytest.mark.parametrize("denied", [False, True], ids=["missing", "no-permission"])
 def test_a_missing_or_forbidden_table_is_a_clear_error_naming_it(bigquery_fake, denied):
     table = export_table(DATASET, "standard", ACCOUNT)
     if denied:
         bigquery_fake.load(table, export_rows(_rows()))
-        bigquery_fake.denied.add(table)
+        bigquery_fake.refused[table] = "accessDenied"
     source = BigQueryBillingExportSource("gcp", table, "standard", client=_client(bigquery_fake))
     with pytest.raises(ConfigurationError) as caught:
         list(source.fetch(*SEPTEMBER))
@@ -172,6 +186,13 @@ def test_a_missing_or_forbidden_table_is_a_clear_error_naming_it(bigquery_fake, 
     assert f"source 'gcp': BigQuery table {table}: " in message
     assert ("Forbidden" if denied else "NotFound") in message
     assert "bigquery.jobs.create" in message
+
+
+def test_a_rate_limit_answered_with_403_is_transient(bigquery_fake):
+    source = _source(bigquery_fake)
+    bigquery_fake.refused[source.table] = "rateLimitExceeded"
+    with pytest.raises(ThrottledError, match=f"BigQuery table {source.table}: throttled"):
+        list(source.fetch(*SEPTEMBER))
 
 
 def test_a_rerun_through_ingestion_replaces_the_period_exactly(bigquery_fake, store_engine):

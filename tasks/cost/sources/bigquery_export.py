@@ -55,6 +55,7 @@ EXPORTS: dict[str, str] = {
 }
 # Rows per chunk (one page of query results each): memory stays bounded by a page.
 BATCH_ROWS = 100_000
+_THROTTLED = {"rateLimitExceeded", "quotaExceeded", "jobRateLimitExceeded"}
 _TABLE = re.compile(r"^[A-Za-z0-9_.:-]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_-]+$")
 
 _MAPPED = """
@@ -124,12 +125,19 @@ class BigQueryBillingExportSource(CostSource):
         table: the export's full name, ``project.dataset.table``.
         export: which export the table is (``standard``, ``detailed`` or ``focus``).
         client: a factory for the client; queries run (and are billed) in its project.
+        batch_rows: rows per page of results, and so per chunk.
     """
 
     kind = "Google Cloud billing export in BigQuery"
 
     def __init__(
-        self, name: str, table: str, export: ExportKind, *, client: Callable[[], Any]
+        self,
+        name: str,
+        table: str,
+        export: ExportKind,
+        *,
+        client: Callable[[], Any],
+        batch_rows: int = BATCH_ROWS,
     ) -> None:
         if not _TABLE.match(table):
             raise ConfigurationError(
@@ -141,6 +149,7 @@ class BigQueryBillingExportSource(CostSource):
         self.table = table
         self.export = export
         self._client = client
+        self.batch_rows = batch_rows
 
     def sql(self, start: date, end: date) -> str:
         """The GoogleSQL that returns the period's rows in FOCUS columns."""
@@ -165,9 +174,15 @@ class BigQueryBillingExportSource(CostSource):
 
         what = f"BigQuery table {self.table}"
         try:
-            rows = self._client().query(sql).result(page_size=BATCH_ROWS)
+            # No job_retry: the client would retry a rate-limited job for up to 10 minutes;
+            # ThrottledError lets the task's retry policy decide (one layer of backoff).
+            job = self._client().query(sql, job_retry=None)
+            rows = job.result(page_size=self.batch_rows, job_retry=None)
             yield from rows.to_arrow_iterable(bqstorage_client=None)
         except (gexc.NotFound, gexc.Forbidden, gexc.Unauthorized) as exc:
+            if _THROTTLED.intersection(e.get("reason") for e in exc.errors or ()):
+                # BigQuery answers 403 for quotas and rate limits too: those pass.
+                raise ThrottledError(f"{what}: throttled ({exc.code})") from None
             raise ConfigurationError(
                 f"source {self.name!r}: {what}: {type(exc).__name__} (the table must exist and "
                 "the credentials need bigquery.jobs.create and BigQuery Data Viewer on its "
