@@ -5,9 +5,9 @@ Serves what ``google-cloud-bigquery``'s ``Client.query(sql)`` then ``.result()``
 
 - ``POST /bigquery/v2/projects/{p}/jobs`` (jobs.insert): the query is transpiled from GoogleSQL
   to DuckDB by SQLGlot and run at once over the tables the test loaded (:meth:`load`);
-- ``GET .../jobs/{id}`` (jobs.get), ``GET .../queries/{id}`` (jobs.getQueryResults, paged by
-  ``maxResults`` / ``pageToken``), and ``GET .../datasets/{d}/tables/{t}`` / ``.../data``
-  (tables.get, tabledata.list) on the job's anonymous result table.
+- ``GET .../jobs/{id}`` (jobs.get) and ``GET .../queries/{id}`` (jobs.getQueryResults, paged
+  by ``maxResults`` / ``pageToken``), which is how the client (3.x) reads a query's rows when
+  the Storage API is not used; it never asks for the result table (tables.get, tabledata.list).
 
 A query naming a table the fake does not hold ends as BigQuery's does: the job is DONE with a
 ``notFound`` error result and reading its results answers 404; a table in :attr:`refused` gives
@@ -102,28 +102,6 @@ class BigQueryFake(ThreadedApp):
                 "cacheHit": False,
             }
             return body | self._page(job_id, request)
-
-        @app.get(root + "/datasets/{dataset}/tables/{table}")
-        def get_table(project: str, dataset: str, table: str) -> Any:
-            if dataset != _RESULTS or table not in self._results:
-                return _error(404, f"Not found: Table {project}:{dataset}.{table}")
-            schema, rows = self._results[table]
-            reference = {"projectId": project, "datasetId": dataset, "tableId": table}
-            return {
-                "kind": "bigquery#table",
-                "tableReference": reference,
-                "schema": {"fields": schema},
-                "numRows": str(len(rows)),
-                "type": "TABLE",
-            }
-
-        @app.get(root + "/datasets/{dataset}/tables/{table}/data")
-        def list_rows(project: str, dataset: str, table: str, request: Request) -> Any:
-            if dataset != _RESULTS or table not in self._results:
-                return _error(404, f"Not found: Table {project}:{dataset}.{table}")
-            page = self._page(table, request)
-            page.pop("schema")
-            return {"kind": "bigquery#tableDataList", **page}
 
         return app
 
