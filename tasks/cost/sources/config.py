@@ -4,8 +4,8 @@ A definition names a source and how to reach it; credentials come from Prefect b
 prefect-aws ``AwsCredentials`` document, a ``GcpBillingCredentials`` document, which also serves
 the BigQuery export) or, when no block is named, from the environment (boto3's default chain and
 ``AWS_ENDPOINT_URL``; Application Default Credentials or ``TRACEO_GCP_BILLING_ENDPOINT`` for
-Google). Blocks are loaded when a source first
-needs a client, never at import. This module is the composition root of the cost sources.
+Google). Blocks are loaded when a source first needs a client, never at import. This module is
+the composition root of the cost sources.
 """
 
 from __future__ import annotations
