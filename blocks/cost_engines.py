@@ -8,11 +8,12 @@ lake rows: the FOCUS 1.2 columns under their FOCUS names, plus ``x_Source``, ``x
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
+
+from blocks.google_auth import BIGQUERY_SCOPES, google_credentials
 
 __all__ = ["AthenaCostTable", "BigQueryCostTable"]
 
@@ -56,6 +57,14 @@ class BigQueryCostTable(Block):
         ),
     )
 
+    api_endpoint: str | None = Field(
+        default=None,
+        description=(
+            "A BigQuery-compatible endpoint, e.g. http://127.0.0.1:PORT for the local fake "
+            "(anonymous over http://); empty for BigQuery itself."
+        ),
+    )
+
     def table_parts(self) -> tuple[str, ...]:
         """The table's full name, part by part."""
         return (self.project, self.dataset, self.table)
@@ -64,18 +73,15 @@ class BigQueryCostTable(Block):
         """A ``google.cloud.bigquery.Client`` billed to :attr:`project`."""
         from google.cloud import bigquery
 
-        credentials = None
-        if self.service_account_info is not None:
-            from google.oauth2 import service_account
-
-            try:
-                info = json.loads(self.service_account_info.get_secret_value())
-            except ValueError:
-                # Never echo the value: it is a private key.
-                raise ValueError("service_account_info is not valid JSON") from None
-            credentials = service_account.Credentials.from_service_account_info(info)
+        credentials = google_credentials(
+            self.service_account_info, BIGQUERY_SCOPES, self.api_endpoint
+        )
+        options = {"api_endpoint": self.api_endpoint} if self.api_endpoint else None
         return bigquery.Client(
-            project=self.project, credentials=credentials, location=self.location
+            project=self.project,
+            credentials=credentials,
+            location=self.location,
+            client_options=options,
         )
 
 

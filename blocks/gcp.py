@@ -1,7 +1,8 @@
 """Google Cloud Billing connection: billing account, credentials and the API endpoint.
 
 ``get_client("billing")`` returns a ``CloudBillingClient`` (billing accounts, project billing
-info) and ``get_client("catalog")`` a ``CloudCatalogClient`` (services, SKUs and list prices).
+info), ``get_client("catalog")`` a ``CloudCatalogClient`` (services, SKUs and list prices) and
+``get_bigquery_client(project)`` a BigQuery client (the billing export read in place).
 Credentials: the service-account key in ``service_account_info`` if set, else Application Default
 Credentials. An ``api_endpoint`` starting with ``http://`` (the local fake in
 ``infra/sandbox/gcp_billing_fake.py``) gets anonymous credentials over REST, as Google's clients
@@ -10,11 +11,12 @@ require for plain HTTP.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
+
+from blocks.google_auth import BIGQUERY_SCOPES, google_credentials
 
 __all__ = ["GcpBillingCredentials"]
 
@@ -77,20 +79,27 @@ class GcpBillingCredentials(Block):
             credentials=self._credentials(), transport="rest", client_options=options
         )
 
+    def get_bigquery_client(
+        self, project: str, location: str | None = None, api_endpoint: str | None = None
+    ) -> Any:
+        """A ``google.cloud.bigquery.Client`` running jobs in ``project`` with these credentials.
+
+        ``api_endpoint`` overrides BigQuery's (e.g. the local fake in tests; anonymous over
+        ``http://``). Reading a billing export needs ``bigquery.jobs.create`` in ``project``
+        and BigQuery Data Viewer on the export's dataset.
+        """
+        from google.cloud import bigquery
+
+        credentials = google_credentials(self.service_account_info, BIGQUERY_SCOPES, api_endpoint)
+        options = {"api_endpoint": api_endpoint} if api_endpoint else None
+        return bigquery.Client(
+            project=project, credentials=credentials, location=location, client_options=options
+        )
+
     def _credentials(self) -> Any:
-        if self.api_endpoint and self.api_endpoint.startswith("http://"):
-            from google.auth.credentials import AnonymousCredentials
-
-            return AnonymousCredentials()
-        if self.service_account_info is not None:
-            from google.oauth2 import service_account
-
-            try:
-                info = json.loads(self.service_account_info.get_secret_value())
-            except ValueError:
-                # Never echo the value: it is a private key.
-                raise ValueError("service_account_info is not valid JSON") from None
-            return service_account.Credentials.from_service_account_info(info, scopes=_SCOPES)
+        credentials = google_credentials(self.service_account_info, _SCOPES, self.api_endpoint)
+        if credentials is not None:
+            return credentials
         import google.auth
 
         credentials, _project = google.auth.default(scopes=_SCOPES)

@@ -79,3 +79,14 @@ def require_spark() -> None:
         missing("pyspark is not installed", "uv sync, or pip install 'traceo-jobs[spark]'")
     if shutil.which("java") is None:
         missing("no Java for Spark's local mode", "apt-get install openjdk-17-jre-headless")
+
+
+def require_bigquery() -> None:
+    """Skip (or fail under CI) when google-cloud-bigquery (the ``bigquery`` extra) is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("google.cloud.bigquery") is None:
+        missing(
+            "google-cloud-bigquery is not installed",
+            "uv sync, or pip install 'traceo-jobs[bigquery]'",
+        )

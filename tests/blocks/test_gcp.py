@@ -43,3 +43,22 @@ def test_a_malformed_key_fails_without_echoing_it():
 def test_an_unknown_client_kind_is_refused():
     with pytest.raises(ValueError, match="unknown client kind 'bigquery'"):
         GcpBillingCredentials(api_endpoint="http://127.0.0.1:9").get_client("bigquery")  # type: ignore[arg-type]
+
+
+def test_the_bigquery_client_reaches_a_local_endpoint_anonymously():
+    import pyarrow as pa
+
+    from tests.services import require_bigquery
+
+    require_bigquery()
+    from tests.cost.bigquery_fake import BigQueryFake
+
+    with BigQueryFake() as fake:
+        fake.load("acme-billing.billing_export.t", pa.table({"n": [1, 2]}))
+        client = GcpBillingCredentials().get_bigquery_client(
+            "acme-finops", location="EU", api_endpoint=fake.url
+        )
+        rows = client.query("SELECT SUM(n) AS s FROM `acme-billing.billing_export.t`").result()
+        assert [r.s for r in rows] == [3]
+    assert client.project == "acme-finops"
+    assert client.location == "EU"

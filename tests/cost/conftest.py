@@ -1,4 +1,4 @@
-"""Cost fixtures: a local AWS (moto) per session, the Cloud Billing fake, the sample's path."""
+"""Cost fixtures: a local AWS (moto) per session, the Cloud Billing and BigQuery fakes."""
 
 from __future__ import annotations
 
@@ -33,4 +33,16 @@ def gcp_fake(monkeypatch) -> Iterator:
     with GcpBillingFake() as fake:
         monkeypatch.setenv("TRACEO_GCP_BILLING_ENDPOINT", fake.url)
         get_settings.cache_clear()
+        yield fake
+
+
+@pytest.fixture
+def bigquery_fake() -> Iterator:
+    """The local BigQuery fake (GoogleSQL run on DuckDB); skips without google-cloud-bigquery."""
+    from tests.services import require_bigquery
+
+    require_bigquery()
+    from tests.cost.bigquery_fake import BigQueryFake
+
+    with BigQueryFake() as fake:
         yield fake

@@ -49,7 +49,10 @@ def test_mistakes_are_reported_with_file_source_and_field(tmp_path):
     assert all(i.file == str(path) for i in caught.value.issues)
 
 
-KINDS = "x: type: must be one of aws_cost_explorer, aws_data_export, focus_files, gcp_billing"
+KINDS = (
+    "x: type: must be one of aws_cost_explorer, aws_data_export, focus_files, "
+    "gcp_bigquery_export, gcp_billing"
+)
 
 
 def test_an_unknown_type_or_source_name_is_refused(tmp_path):

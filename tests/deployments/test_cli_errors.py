@@ -49,7 +49,8 @@ def test_a_spec_refused_by_a_loader_is_one_line(tmp_path, monkeypatch) -> None:
         main, ["cost", "ingest", "--source", "x", "--from", "2024-09-01", "--to", "2024-09-30"]
     )
     assert _one_line_failure(result) == (
-        f"error: {sources}: x: type: must be one of aws_cost_explorer, aws_data_export, focus_files, gcp_billing"
+        f"error: {sources}: x: type: must be one of aws_cost_explorer, aws_data_export, "
+        "focus_files, gcp_bigquery_export, gcp_billing"
     )
 
 

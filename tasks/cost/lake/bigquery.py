@@ -1,8 +1,10 @@
 """Cost queries on BigQuery: the statements transpiled to GoogleSQL over a table of lake rows.
 
 The table is the :class:`blocks.cost_engines.BigQueryCostTable` block's; results come back as
-Arrow (``QueryJob.to_arrow``). Nothing here runs in tests (there is no cloud): the SQL of every
-query is snapshot-tested instead.
+Arrow (``QueryJob.to_arrow``). There is no cloud in tests: the SQL of every query is
+snapshot-tested, and the engine runs against a local BigQuery fake (the block's
+``api_endpoint``) that executes the GoogleSQL on DuckDB, where its answers must equal DuckDB's
+own over the lake (``tests/cost/lake/test_bigquery_engine.py``).
 """
 
 from __future__ import annotations

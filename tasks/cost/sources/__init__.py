@@ -6,6 +6,8 @@
 ``aws_data_export``       AWS Data Exports (CUR 2.0 or FOCUS 1.x) read in place from S3
 ``focus_files``           FOCUS CSV / CSV.gz / Parquet files, local or in S3
 ``gcp_billing``           the Google Cloud billing export (FOCUS) + the Cloud Billing API
+``bigquery_export``       the Google Cloud billing export read in place in BigQuery
+                          (standard, detailed or FOCUS table; ``type: gcp_bigquery_export``)
 ``snapshot``              recorded Cost Explorer pages and in-memory rows (no network)
 ========================  ===============================================================
 

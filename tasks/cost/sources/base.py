@@ -59,7 +59,8 @@ class CostSource(ABC):
     Implementations: :class:`~tasks.cost.sources.aws_cost_explorer.CostExplorerSource`,
     :class:`~tasks.cost.sources.aws_data_exports.DataExportSource`,
     :class:`~tasks.cost.sources.focus_files.FocusFileSource`,
-    :class:`~tasks.cost.sources.gcp_billing.GcpBillingSource`, and the in-memory
+    :class:`~tasks.cost.sources.gcp_billing.GcpBillingSource`,
+    :class:`~tasks.cost.sources.bigquery_export.BigQueryBillingExportSource`, and the in-memory
     :class:`~tasks.cost.sources.snapshot.StaticCostSource` for tests.
     """
 

@@ -1,10 +1,11 @@
 """Cost source definitions (``deployments/cost/sources.yaml``) and their wiring to real clients.
 
 A definition names a source and how to reach it; credentials come from Prefect blocks (a
-prefect-aws ``AwsCredentials`` document, a ``GcpBillingCredentials`` document) or, when no block is
-named, from the environment (boto3's default chain and ``AWS_ENDPOINT_URL``; Application Default
-Credentials or ``TRACEO_GCP_BILLING_ENDPOINT`` for Google). Blocks are loaded when a source first
-needs a client, never at import. This module is the composition root of the cost sources.
+prefect-aws ``AwsCredentials`` document, a ``GcpBillingCredentials`` document, which also serves
+the BigQuery export) or, when no block is named, from the environment (boto3's default chain and
+``AWS_ENDPOINT_URL``; Application Default Credentials or ``TRACEO_GCP_BILLING_ENDPOINT`` for
+Google). Blocks are loaded when a source first needs a client, never at import. This module is
+the composition root of the cost sources.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tasks.cost.sources.base import CostSource
 from tasks.errors import NotFoundError, SpecError, SpecIssue
@@ -22,6 +23,7 @@ __all__ = [
     "AwsCostExplorerConfig",
     "AwsDataExportConfig",
     "FocusFilesConfig",
+    "GcpBigQueryExportConfig",
     "GcpBillingConfig",
     "SourceConfig",
     "build_source",
@@ -74,8 +76,41 @@ class GcpBillingConfig(_Base):
     region: str = "us-east-1"
 
 
+class GcpBigQueryExportConfig(_Base):
+    """The billing export read in place in BigQuery (:mod:`tasks.cost.sources.bigquery_export`)."""
+
+    type: Literal["gcp_bigquery_export"]
+    dataset: str = Field(pattern=r"^[A-Za-z0-9_.:-]+\.[A-Za-z0-9_]+$")  # project.dataset
+    export: Literal["standard", "detailed", "focus"] = "detailed"
+    billing_account_id: str | None = Field(default=None, pattern=r"^[A-Z0-9-]+$")
+    table: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]+$")  # else Google's name
+    project: str | None = None  # where query jobs run; default: the dataset's project
+    location: str | None = None
+    gcp_credentials: str | None = None  # a GcpBillingCredentials block document name
+    api_endpoint: str | None = None  # a BigQuery-compatible endpoint (tests: the local fake)
+
+    @model_validator(mode="after")
+    def _named(self) -> GcpBigQueryExportConfig:
+        if not self.table and not self.billing_account_id:
+            raise ValueError("set billing_account_id (Google's table name) or table")
+        return self
+
+    def full_table(self) -> str:
+        """``project.dataset.table`` of the export."""
+        if self.table:
+            return f"{self.dataset}.{self.table}"
+        from tasks.cost.sources.bigquery_export import export_table
+
+        assert self.billing_account_id is not None  # checked by _named
+        return export_table(self.dataset, self.export, self.billing_account_id)
+
+
 SourceConfig = Annotated[
-    AwsCostExplorerConfig | AwsDataExportConfig | FocusFilesConfig | GcpBillingConfig,
+    AwsCostExplorerConfig
+    | AwsDataExportConfig
+    | FocusFilesConfig
+    | GcpBillingConfig
+    | GcpBigQueryExportConfig,
     Field(discriminator="type"),
 ]
 
@@ -85,6 +120,7 @@ _MODELS: dict[Any, type[_Base]] = {
     "aws_data_export": AwsDataExportConfig,
     "focus_files": FocusFilesConfig,
     "gcp_billing": GcpBillingConfig,
+    "gcp_bigquery_export": GcpBigQueryExportConfig,
 }
 
 
@@ -170,6 +206,15 @@ def build_source(config: SourceConfig) -> CostSource:
             s3_client=_aws_client(config.aws_credentials, config.region, "s3"),
             base_dir=config.base_dir,
         )
+    if isinstance(config, GcpBigQueryExportConfig):
+        from tasks.cost.sources.bigquery_export import BigQueryBillingExportSource
+        from tasks.extras import require_extras
+
+        require_extras("bigquery")  # one line naming the extra, not an ImportError in a task
+
+        return BigQueryBillingExportSource(
+            config.name, config.full_table(), config.export, client=_bigquery_client(config)
+        )
     from tasks.cost.sources.gcp_billing import GcpBillingSource
 
     return GcpBillingSource(
@@ -225,6 +270,20 @@ def _caller_account(block: str | None, region: str) -> Callable[[], str]:
             ) from None
 
     return lookup
+
+
+def _bigquery_client(config: GcpBigQueryExportConfig) -> Callable[[], Any]:
+    def make() -> Any:
+        from blocks.gcp import GcpBillingCredentials
+
+        if config.gcp_credentials:
+            block = cast(GcpBillingCredentials, GcpBillingCredentials.load(config.gcp_credentials))
+        else:
+            block = GcpBillingCredentials(billing_account_id=config.billing_account_id)
+        project = config.project or config.dataset.split(".", 1)[0]
+        return block.get_bigquery_client(project, config.location, config.api_endpoint)
+
+    return make
 
 
 def _gcp_client(config: GcpBillingConfig, kind: Literal["billing", "catalog"]) -> Callable[[], Any]:
