@@ -51,7 +51,7 @@ def test_mistakes_are_reported_with_file_source_and_field(tmp_path):
 
 KINDS = (
     "x: type: must be one of aws_cost_explorer, aws_data_export, focus_files, "
-    "gcp_bigquery_export, gcp_billing"
+    "gcp_billing, gcp_bigquery_export"
 )
 
 

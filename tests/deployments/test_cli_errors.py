@@ -50,7 +50,7 @@ def test_a_spec_refused_by_a_loader_is_one_line(tmp_path, monkeypatch) -> None:
     )
     assert _one_line_failure(result) == (
         f"error: {sources}: x: type: must be one of aws_cost_explorer, aws_data_export, "
-        "focus_files, gcp_bigquery_export, gcp_billing"
+        "focus_files, gcp_billing, gcp_bigquery_export"
     )
 
 
