@@ -35,7 +35,8 @@ def _size(value: int | None) -> str:
 @store.command("status")
 @fail_on_traceo_error
 def store_status() -> None:
-    """Print rows, span and size of raw check results and rollups, and what retention keeps."""
+    """Print rows, span and size of raw check results (hot rows and packed hours) and rollups,
+    and what retention keeps."""
     from rich.console import Console
     from rich.table import Table
 
@@ -53,7 +54,7 @@ def store_status() -> None:
             f"{row.rows:,}",
             "-" if row.oldest is None else f"{row.oldest:%Y-%m-%d %H:%M}",
             "-" if row.newest is None else f"{row.newest:%Y-%m-%d %H:%M}",
-            size if row.what == "check_results" or size == "-" else f"~{size}",
+            size if row.what.startswith("check_results") or size == "-" else f"~{size}",
             f"{row.keeps_days} days",
         )
     Console(width=120).print(table)

@@ -1,4 +1,8 @@
-"""What the store holds of check data: rows, span, bytes, and how long each kind is kept."""
+"""What the store holds of check data: rows, span, bytes, and how long each kind is kept.
+
+Raw results are shown twice: ``check_results`` (hot rows) and ``check_results packed`` (results
+held in packed hours, :mod:`tasks.store.compaction`; its span is that of its hours).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from tasks.store.models import CheckResult
+from tasks.store.packed_models import CheckPackedHour
 from tasks.store.retention import RetentionPolicy
 from tasks.store.rollup_models import CheckRollup
 from tasks.store.rollups import RESOLUTIONS
@@ -31,7 +36,7 @@ class UsageRow:
 
 
 def store_usage(engine: Engine, policy: RetentionPolicy) -> list[UsageRow]:
-    """Rows, span and size of raw results and of each rollup resolution."""
+    """Rows, span and size of raw results (hot and packed) and of each rollup resolution."""
     tables = CheckResult.metadata.tables
     raw, rollups = tables[CheckResult.__tablename__], tables[CheckRollup.__tablename__]
     keeps = policy.keeps()
@@ -44,6 +49,24 @@ def store_usage(engine: Engine, policy: RetentionPolicy) -> list[UsageRow]:
                 "check_results", n, oldest, newest, _bytes(conn, raw.name), keeps["check_results"]
             )
         ]
+        packed = CheckPackedHour.metadata.tables[CheckPackedHour.__tablename__]
+        held, first, last = conn.execute(
+            select(
+                func.coalesce(func.sum(packed.c.results), 0),
+                func.min(packed.c.hour_start),
+                func.max(packed.c.hour_start),
+            )
+        ).one()
+        out.append(
+            UsageRow(
+                "check_results packed",
+                int(held),
+                None if first is None else datetime.fromtimestamp(first, UTC),
+                None if last is None else datetime.fromtimestamp(last + 3600, UTC),
+                _bytes(conn, packed.name),
+                keeps["check_results packed"],
+            )
+        )
         per = {
             r: (c, lo, hi)
             for r, c, lo, hi in conn.execute(
