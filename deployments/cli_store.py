@@ -54,7 +54,7 @@ def store_status() -> None:
             f"{row.rows:,}",
             "-" if row.oldest is None else f"{row.oldest:%Y-%m-%d %H:%M}",
             "-" if row.newest is None else f"{row.newest:%Y-%m-%d %H:%M}",
-            size if row.what.startswith("check_results") or size == "-" else f"~{size}",
+            size if row.what == "check_results" or size == "-" else f"~{size}",
             f"{row.keeps_days} days",
         )
     Console(width=120).print(table)

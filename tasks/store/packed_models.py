@@ -1,4 +1,5 @@
-"""The table of packed hours: one row per check, region and hour of raw results, compressed."""
+"""The table of packed hours: one row per check, region and hour, raw results and minute rollups
+compressed."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ class CheckPackedHour(Base):
     ``hour_start`` is epoch seconds (a multiple of 3,600) of the hour the results *started* in,
     the instant every reader filters on. ``first_scheduled`` and ``last_scheduled`` (whole epoch
     seconds) bound the slots inside, so a writer replacing a slot finds the hour holding it.
-    ``raw`` is the payload of :mod:`tasks.store.packed_codec` (a version byte, then zlib).
+    ``raw`` is the payload of :mod:`tasks.store.packed_codec` (a version byte, then zlib),
+    NULL once raw retention passed; ``minutes`` the hour's minute rollups
+    (:mod:`tasks.store.minute_codec`), NULL once minute retention passed. A row with neither
+    is deleted. ``results`` and ``minute_buckets`` count what each holds (0 when NULL).
     """
 
     __tablename__ = "check_packed_hours"
@@ -31,4 +35,6 @@ class CheckPackedHour(Base):
     results: Mapped[int] = mapped_column(Integer)
     first_scheduled: Mapped[int] = mapped_column(BigInteger)
     last_scheduled: Mapped[int] = mapped_column(BigInteger)
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    minute_buckets: Mapped[int] = mapped_column(Integer)
+    minutes: Mapped[bytes | None] = mapped_column(LargeBinary)

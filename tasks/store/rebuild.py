@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, select
 
 from tasks.store.marks import delete_mark, get_mark, set_mark
+from tasks.store.packed_hours import HOUR, load_minutes
+from tasks.store.packed_models import CheckPackedHour
 from tasks.store.raw_reads import read_raw
 from tasks.store.rollup_models import CheckRollup
 from tasks.store.rollups import MINUTE, raw_cutoff, refresh_rollups
@@ -71,7 +73,8 @@ def rebuild_rollups(
 
 
 def _minutes_held(conn: Connection, start: int, end: int) -> set[tuple[str, str, int]]:
-    """Every (check, region, minute) in [start, end) with a raw result or a minute rollup."""
+    """Every (check, region, minute) in [start, end) with a raw result or a minute rollup, hot
+    or packed."""
     raw = read_raw(conn, None, datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
     started = raw.started_s
     minutes = (started - started % MINUTE).tolist()
@@ -86,5 +89,14 @@ def _minutes_held(conn: Connection, start: int, end: int) -> set[tuple[str, str,
                 rollups.c.bucket_start < end,
             )
         )
+    )
+    hours = load_minutes(
+        conn, CheckPackedHour.hour_start > start - HOUR, CheckPackedHour.hour_start < end
+    )
+    held.update(
+        (check, region, minute)
+        for (check, region, _), buckets in hours.items()
+        for minute in buckets
+        if start <= minute < end
     )
     return held

@@ -1,12 +1,12 @@
 """Retention of check results and their rollups, removed in bounded batches.
 
 Raw results go first past ``raw_days`` (on PostgreSQL, days wholly past it are dropped as
-partitions: :mod:`tasks.store.partitions`; packed hours wholly past it are deleted, and the hour
-the cutoff falls in is repacked without its older results); before any is removed the cutoff
-is recorded (:data:`~tasks.store.rollups.RAW_CUTOFF_MARK`), which seals the rollups of older
-minutes so that a late write can never recompute them from a partial set. Minute rollups go past
-``minute_days``, hour and day rollups past ``rollup_days``. Each batch is its own transaction:
-the store stays writable while a large backlog drains, and a run cut short resumes next time.
+partitions: :mod:`tasks.store.partitions`; packed hours: :mod:`tasks.store.packed_retention`);
+before any is removed the cutoff is recorded (:data:`~tasks.store.rollups.RAW_CUTOFF_MARK`),
+which seals the rollups of older minutes so that a late write can never recompute them from a
+partial set. Minute rollups (hot and packed) go past ``minute_days``, hour and day rollups past
+``rollup_days``. Each batch is its own transaction: the store stays writable while a large
+backlog drains, and a run cut short resumes next time.
 """
 
 from __future__ import annotations
@@ -20,11 +20,9 @@ from typing import Any
 from sqlalchemy import Delete, Engine, Select, select, tuple_
 
 from tasks.settings import Settings
-from tasks.store.locks import lock_check_pairs
 from tasks.store.marks import get_mark, set_mark
 from tasks.store.models import CheckResult
-from tasks.store.packed_hours import load_hours, save_hours
-from tasks.store.packed_models import CheckPackedHour
+from tasks.store.packed_retention import expire_packed
 from tasks.store.partitions import drop_day, expired_days
 from tasks.store.rollup_models import CheckRollup
 from tasks.store.rollups import DAY, HOUR, MINUTE, RAW_CUTOFF_MARK
@@ -33,7 +31,6 @@ __all__ = ["RetentionPolicy", "RetentionReport", "apply_retention"]
 
 _RAW = CheckResult.metadata.tables[CheckResult.__tablename__]
 _ROLLUPS = CheckRollup.metadata.tables[CheckRollup.__tablename__]
-_PACKED = CheckPackedHour.metadata.tables[CheckPackedHour.__tablename__]
 
 
 @dataclass(frozen=True)
@@ -58,6 +55,7 @@ class RetentionPolicy:
             "check_results": self.raw_days,
             "check_results packed": self.raw_days,
             "rollups 1m": self.minute_days,
+            "rollups 1m packed": self.minute_days,
             "rollups 1h": self.rollup_days,
             "rollups 1d": self.rollup_days,
         }
@@ -103,16 +101,8 @@ def apply_retention(
         lambda ids: _RAW.delete().where(_RAW.c.id.in_(ids)),
         batch,
     )
-    raw_removed += _drain(
-        engine,
-        select(_PACKED.c.check_id, _PACKED.c.region, _PACKED.c.hour_start, _PACKED.c.results)
-        .where(_PACKED.c.hour_start <= raw_cut - HOUR)
-        .limit(batch),
-        _delete_packed,
-        batch,
-        size=lambda found: sum(row[3] for row in found),
-    )
-    raw_removed += _trim_packed(engine, raw_cut, batch)
+    packed_raw, packed_minutes = expire_packed(engine, raw_cut, rollup_cuts[MINUTE], batch)
+    raw_removed += packed_raw
     removed = {}
     for resolution, cut in rollup_cuts.items():
         removed[resolution] = _drain(
@@ -123,52 +113,8 @@ def apply_retention(
             partial(_delete_rollups, resolution),
             batch,
         )
+    removed[MINUTE] += packed_minutes
     return RetentionReport(raw_cut, raw_removed, removed)
-
-
-def _delete_packed(keys: list[Any]) -> Delete:
-    key = tuple_(_PACKED.c.check_id, _PACKED.c.region, _PACKED.c.hour_start)
-    return _PACKED.delete().where(key.in_([k[:3] for k in keys]))
-
-
-def _trim_packed(engine: Engine, cutoff: int, batch: int) -> int:
-    """Repack the hour ``cutoff`` falls in without its results started before it.
-
-    Returns:
-        Results removed.
-    """
-    hour = cutoff - cutoff % HOUR
-    if hour == cutoff:
-        return 0
-    removed = 0
-    after: tuple[str, str] = ("", "")
-    pair = tuple_(_PACKED.c.check_id, _PACKED.c.region)
-    while True:
-        with engine.begin() as conn:
-            pairs = [
-                (c, r)
-                for c, r in conn.execute(
-                    select(_PACKED.c.check_id, _PACKED.c.region)
-                    .where(_PACKED.c.hour_start == hour, pair > tuple_(*after))
-                    .order_by(_PACKED.c.check_id, _PACKED.c.region)
-                    .limit(batch)
-                )
-            ]
-            if not pairs:
-                return removed
-            lock_check_pairs(conn, set(pairs))
-            changed = {}
-            for key, cols in load_hours(
-                conn, _PACKED.c.hour_start == hour, pair.in_(pairs)
-            ).items():
-                keep = cols.started_us >= cutoff * 1_000_000
-                if not keep.all():
-                    changed[key] = cols.take(keep)
-                    removed += int((~keep).sum())
-            save_hours(conn, changed)
-        if len(pairs) < batch:
-            return removed
-        after = pairs[-1]
 
 
 def _delete_rollups(resolution: int, keys: list[Any]) -> Delete:

@@ -5,7 +5,8 @@ each result starts now, and where a replaced result started before) is recompute
 results, and the hour and day above it from their minutes and hours. Writing a slot twice, a
 late result or a result moving to another minute all leave each bucket equal to what its raw
 results say. Minutes older than the raw retention's cutoff are sealed: their raw results are
-gone, so nothing recomputes them.
+gone, so nothing recomputes them. Minutes of packed hours (:mod:`tasks.store.packed_hours`) are
+read with the hot ones; a minute recomputed is taken out of its packed hour and stored hot.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, Text, bindparam, cast, select
 
 from tasks.store.locks import lock_check_pairs
 from tasks.store.marks import get_mark
+from tasks.store.packed_hours import read_packed_minutes, take_minutes
 from tasks.store.raw_reads import read_raw
 from tasks.store.rollup_cells import VERDICT_COLUMNS, Bucket, latency_codes
 from tasks.store.rollup_models import CheckRollup
@@ -75,6 +77,7 @@ def refresh_rollups(
     lock_check_pairs(conn, {(c, r) for c, r, _ in keys})
     minutes = len(keys)
     buckets = _from_raw(conn, keys)
+    take_minutes(conn, keys)  # a recomputed minute is a hot row until compaction packs it again
     _replace(conn, MINUTE, keys, buckets)
     for finer, resolution in pairwise(RESOLUTIONS):
         keys = {(c, r, b - b % resolution) for c, r, b in keys}
@@ -151,6 +154,11 @@ def _from_finer(conn: Connection, finer: int, resolution: int, keys: set[Key]) -
     rows = conn.execute(stmt).all()
     cells = json.loads(f"[{','.join(row[-1] for row in rows)}]")
     buckets: dict[Key, Bucket] = {}
+    if finer == MINUTE:
+        for check, region, b, bucket in read_packed_minutes(conn, checks, [(start, end)]):
+            key = (check, region, b - b % resolution)
+            if key in keys:
+                buckets.setdefault(key, Bucket()).add_bucket(bucket)
     for row, row_cells in zip(rows, cells, strict=True):
         check, region, b, latency = row[:4]
         key = (check, region, b - b % resolution)

@@ -1,7 +1,9 @@
 """What the store holds of check data: rows, span, bytes, and how long each kind is kept.
 
-Raw results are shown twice: ``check_results`` (hot rows) and ``check_results packed`` (results
-held in packed hours, :mod:`tasks.store.compaction`; its span is that of its hours).
+Raw results and minute rollups are shown twice: hot rows (``check_results``, ``rollups 1m``) and
+what packed hours hold (``check_results packed``, ``rollups 1m packed``,
+:mod:`tasks.store.compaction`; the span is that of their hours, the size the packed table's
+split by the bytes of each half).
 """
 
 from __future__ import annotations
@@ -49,24 +51,7 @@ def store_usage(engine: Engine, policy: RetentionPolicy) -> list[UsageRow]:
                 "check_results", n, oldest, newest, _bytes(conn, raw.name), keeps["check_results"]
             )
         ]
-        packed = CheckPackedHour.metadata.tables[CheckPackedHour.__tablename__]
-        held, first, last = conn.execute(
-            select(
-                func.coalesce(func.sum(packed.c.results), 0),
-                func.min(packed.c.hour_start),
-                func.max(packed.c.hour_start),
-            )
-        ).one()
-        out.append(
-            UsageRow(
-                "check_results packed",
-                int(held),
-                None if first is None else datetime.fromtimestamp(first, UTC),
-                None if last is None else datetime.fromtimestamp(last + 3600, UTC),
-                _bytes(conn, packed.name),
-                keeps["check_results packed"],
-            )
-        )
+        out += _packed_rows(conn, keeps)
         per = {
             r: (c, lo, hi)
             for r, c, lo, hi in conn.execute(
@@ -117,3 +102,47 @@ def _bytes(conn: Connection, table: str) -> int | None:
     except DBAPIError:
         return None
     return None if size is None else int(size)
+
+
+def _packed_rows(conn: Connection, keeps: dict[str, int]) -> list[UsageRow]:
+    """Packed raw results and packed minute rollups: what they hold, their hours' span, and the
+    packed table's size split by the bytes of each half (an estimate)."""
+    packed = CheckPackedHour.metadata.tables[CheckPackedHour.__tablename__]
+    table_bytes = _bytes(conn, packed.name)
+    rows = []
+    halves = [
+        ("raw", packed.c.results, "check_results packed"),
+        ("minutes", packed.c.minute_buckets, "rollups 1m packed"),
+    ]
+    sizes = {}
+    for half, count, what in halves:
+        column = packed.c[half]
+        held, first, last, size = conn.execute(
+            select(
+                func.coalesce(func.sum(count), 0),
+                func.min(packed.c.hour_start),
+                func.max(packed.c.hour_start),
+                func.coalesce(func.sum(func.length(column)), 0),
+            ).where(column.is_not(None))
+        ).one()
+        sizes[what] = int(size)
+        rows.append(
+            (
+                what,
+                int(held),
+                None if first is None else datetime.fromtimestamp(first, UTC),
+                None if last is None else datetime.fromtimestamp(last + 3600, UTC),
+            )
+        )
+    payload = sum(sizes.values())
+    return [
+        UsageRow(
+            what,
+            held,
+            first,
+            last,
+            None if table_bytes is None else table_bytes * sizes[what] // payload if payload else 0,
+            keeps[what],
+        )
+        for what, held, first, last in rows
+    ]

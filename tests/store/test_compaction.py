@@ -18,7 +18,7 @@ from tasks.store.packed_models import CheckPackedHour
 from tasks.store.raw_reads import read_raw
 from tasks.store.rebuild import rebuild_rollups
 from tasks.store.retention import RetentionPolicy, apply_retention
-from tasks.store.rollup_models import CheckRollup
+from tasks.store.rollup_reads import read_rollups
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 NOW = START + timedelta(hours=13, minutes=20)
@@ -51,15 +51,12 @@ def results(hours: int = 12) -> list[dict]:
 
 
 def everything(engine) -> dict[str, list]:
-    """What the readers see: raw columns (every field) and every rollup."""
+    """What the readers see: raw columns (every field) and every rollup bucket's cells."""
     extra = ("status_code", "failing_step", "error", "attempts", "detail", "cert_expires_at")
     with engine.connect() as conn:
         raw = read_raw(conn, None, None, None, extra=extra)
-        rollups = conn.execute(
-            select(CheckRollup.__table__).order_by(
-                *CheckRollup.__table__.primary_key.columns.values()
-            )
-        ).all()
+        whole = [(0, 2**40)]
+        rollups = read_rollups(conn, CHECKS, {60: whole, 3600: whole, 86400: whole})
     return {
         "raw": [
             raw.check_id.tolist(),
@@ -71,8 +68,16 @@ def everything(engine) -> dict[str, list]:
             raw.simulated.tolist(),
             *(raw.extra[f].tolist() for f in extra),
         ],
-        # latency sums rounded: a rebuild adds the same durations in another order
-        "rollups": [tuple(round(v, 6) if isinstance(v, float) else v for v in r) for r in rollups],
+        "rollups": sorted(
+            zip(
+                rollups.check_id.tolist(),
+                rollups.region.tolist(),
+                rollups.resolution.tolist(),
+                rollups.bucket_start.tolist(),
+                [sorted((k, tuple(v)) for k, v in c.items()) for c in rollups.cells],
+                strict=True,
+            )
+        ),
     }
 
 
@@ -153,9 +158,22 @@ def test_retention_removes_packed_results_as_it_removes_rows(store_engine) -> No
     columns = fetch_results(store_engine, None, START, NOW)
     assert len(columns) == 4 * (8 * 60 + 30)
     assert columns.started_at.min() >= cutoff
-    assert count(store_engine, CheckPackedHour) == 4 * 4  # 03:00 trimmed, 04:00 to 06:00 kept
+    with store_engine.connect() as conn:
+        raw_held = conn.execute(
+            select(func.count()).where(CheckPackedHour.raw.is_not(None))
+        ).scalar_one()
+    assert raw_held == 4 * 4  # 03:00 trimmed, 04:00 to 06:00 kept; every hour keeps its minutes
+    assert count(store_engine, CheckPackedHour) == 4 * 7
     again = apply_retention(store_engine, policy, at)
     assert again.raw_removed == 0
+
+    # A day later the minutes go too, packed ones before 02:30 of the first day
+    later = apply_retention(store_engine, policy, at + timedelta(days=1, hours=-1))
+    assert later.rollups_removed[60] == 4 * 150
+    with store_engine.connect() as conn:
+        minutes = read_rollups(conn, CHECKS, {60: [(0, 2**40)]})
+    assert minutes.bucket_start.min() == int((START + timedelta(hours=2, minutes=30)).timestamp())
+    assert count(store_engine, CheckPackedHour) == 4 * 5  # 00:00 and 01:00 are gone
 
 
 def test_an_interrupted_compaction_resumes_where_it_stopped(store_engine) -> None:

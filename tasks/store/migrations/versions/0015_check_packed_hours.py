@@ -1,4 +1,5 @@
-"""packed hours of raw check results (one compressed row per check, region and hour)
+"""packed hours of raw check results and minute rollups (one compressed row per check, region
+and hour)
 
 Revision ID: 0015
 Revises: 0014
@@ -25,7 +26,9 @@ def upgrade() -> None:
         sa.Column("results", sa.Integer(), nullable=False),
         sa.Column("first_scheduled", sa.BigInteger(), nullable=False),
         sa.Column("last_scheduled", sa.BigInteger(), nullable=False),
-        sa.Column("raw", sa.LargeBinary(), nullable=False),
+        sa.Column("raw", sa.LargeBinary(), nullable=True),
+        sa.Column("minute_buckets", sa.Integer(), nullable=False),
+        sa.Column("minutes", sa.LargeBinary(), nullable=True),
         sa.PrimaryKeyConstraint("check_id", "region", "hour_start"),
     )
     with op.batch_alter_table("check_packed_hours", schema=None) as batch_op:
