@@ -9,13 +9,15 @@ sizes are live data and indexes, not the load's dead rows, and measured: raw res
 Then the store-retention flow's compaction runs at the end of the load
 (:func:`~tasks.store.compaction.compact_check_results`: every hour older than
 ``TRACEO_COMPACT_AFTER_HOURS`` packed), the tables are vacuumed again and measured again: packed
-hours, the hot rows left, and each rollup resolution (the rollup table split by rows).
+raw results and packed minutes (the packed table split by payload bytes), the hot rows left, and
+hour and day rollups (the rollup table split by rows).
 
 Ours: the 1,000-check fleet after 30 days under the default retention (packed raw results kept
-``TRACEO_RAW_RETENTION_DAYS``, the hot rows of the last compaction age, minute rollups
-``TRACEO_MINUTE_ROLLUP_RETENTION_DAYS``, hour and day rollups all 30 days), computed from the
-measured bytes. Reference, measured in the same run: the same fleet with no rollups, no
-retention and no packing (30 days of raw results as rows), as the store held it before issue 21.
+``TRACEO_RAW_RETENTION_DAYS``, packed minute rollups ``TRACEO_MINUTE_ROLLUP_RETENTION_DAYS``,
+the hot raw rows and minute rows of the last compaction age, hour and day rollups all 30 days),
+computed from the measured bytes. Reference, measured in the same run: the same fleet with no
+rollups, no retention and no packing (30 days of raw results as rows), as the store held it
+before issue 21.
 """
 
 from __future__ import annotations
@@ -44,7 +46,6 @@ TARGET_BYTES = 5 * 1024**3
 START = datetime(2025, 6, 1, tzinfo=UTC)
 REGIONS = ("ap-northeast-1", "eu-west-1", "us-east-1")
 _RUN_MINUTES = 60  # results written per call: an hour of probe runs at a time
-_ROLLUPS = ("rollups 1m", "rollups 1h", "rollups 1d")
 
 
 def _load(engine: Engine, checks: int, days: int) -> int:
@@ -113,16 +114,19 @@ def run(quick: bool) -> list[Measurement]:
     packed_days = days - hot_hours / 24
     per_check_day = {
         "raw as rows": as_rows["check_results"] / (checks * days),
+        "minutes as rows": as_rows["rollups 1m"] / (checks * days),
         "raw packed": packed["check_results packed"] / (checks * packed_days),
-        **{what: packed[what] / (checks * days) for what in _ROLLUPS},
+        "rollups 1m packed": packed["rollups 1m packed"] / (checks * packed_days),
+        **{what: packed[what] / (checks * days) for what in ("rollups 1h", "rollups 1d")},
     }
     kept = {
         "raw packed": min(policy.raw_days, DAYS) - hot_hours / 24,
-        "rollups 1m": min(policy.minute_days, DAYS),
+        "rollups 1m packed": min(policy.minute_days, DAYS) - hot_hours / 24,
         "rollups 1h": min(policy.rollup_days, DAYS),
         "rollups 1d": min(policy.rollup_days, DAYS),
     }
-    hot = FLEET * packed["check_results"] / checks  # the last compaction age, as rows
+    # The last compaction age stays as rows: raw results and their minute rollups.
+    hot = FLEET * (packed["check_results"] + packed["rollups 1m"]) / checks
     ours = hot + sum(FLEET * per_check_day[what] * kept[what] for what in kept)
     reference = FLEET * per_check_day["raw as rows"] * DAYS
     gib = 1024**3
@@ -135,7 +139,8 @@ def run(quick: bool) -> list[Measurement]:
         f"({written:,} results written in {load_s:.0f} s; compaction packed "
         f"{report.results_packed:,} results into {report.hours_packed:,} hours in {pack_s:.1f} s, "
         f"{pack_cpu:.1f} s CPU); per check per day: {detail}. Fleet of {FLEET:,} checks after "
-        f"{DAYS} days: hot rows of the last {hot_hours} h {hot / gib:.2f} GiB, {parts}; total "
+        f"{DAYS} days: hot raw and minute rows of the last {hot_hours} h {hot / gib:.2f} GiB, "
+        f"{parts}; total "
         f"{ours / gib:.2f} GiB. Reference: raw results as rows only, {DAYS} days, no rollups: "
         f"{reference / gib:.1f} GiB"
     )
