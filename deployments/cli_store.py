@@ -35,7 +35,8 @@ def _size(value: int | None) -> str:
 @store.command("status")
 @fail_on_traceo_error
 def store_status() -> None:
-    """Print rows, span and size of raw check results and rollups, and what retention keeps."""
+    """Print rows, span and size of raw check results (hot rows and packed hours) and rollups,
+    and what retention keeps."""
     from rich.console import Console
     from rich.table import Table
 

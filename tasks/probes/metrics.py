@@ -10,15 +10,18 @@ on ``probe_success``) work unchanged; every series is labelled ``check``, ``regi
 - ``traceo_probe_last_run_timestamp_seconds``: when that run started (stale series are visible);
 - ``traceo_store_up``: 0 when the store could not be read for this scrape (no other series then).
 
-Each scrape runs one query: the newest row of every (check, region) that ran within ``lookback``
+Each scrape runs two queries: the newest row of every (check, region) that ran within ``lookback``
 (default 2 h, twice the longest frequency; a check removed from the specs drops out after it),
-found through the ``started_at`` index and joined back on the unique key. Simulated rows (the
-demo's backfill) are left out.
+found through the ``started_at`` index and joined back on the unique key, and the packed hours
+within ``lookback`` (none unless it reaches past the compaction age; see
+:func:`~tasks.store.raw_reads.read_newest`).
+Simulated rows (the demo's backfill) are left out.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -31,12 +34,13 @@ from typing import Any
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from tasks.errors import TraceoError
 from tasks.reloaded import Reloaded
-from tasks.store.models import CheckResult
+from tasks.store.packed_codec import from_micros
+from tasks.store.raw_reads import read_newest
 
 __all__ = [
     "DEFAULT_LOOKBACK",
@@ -72,38 +76,31 @@ def fetch_latest(
     engine: Engine, since: datetime, *, include_simulated: bool = False
 ) -> list[LatestResult]:
     """The newest result of each (check, region) with ``started_at >= since``, in one query."""
-    table = CheckResult.__table__
-    recent = table.c.started_at >= since
-    if not include_simulated:
-        recent = and_(recent, table.c.simulated.is_(False))
-    newest = (
-        select(table.c.check_id, table.c.region, func.max(table.c.scheduled_at).label("latest"))
-        .where(recent)
-        .group_by(table.c.check_id, table.c.region)
-        .subquery()
-    )
-    stmt = (
-        select(
-            table.c.check_id,
-            table.c.region,
-            table.c.started_at,
-            table.c.verdict,
-            table.c.duration_ms,
-            table.c.detail,
-            table.c.cert_expires_at,
-        )
-        .join(
-            newest,
-            and_(
-                table.c.check_id == newest.c.check_id,
-                table.c.region == newest.c.region,
-                table.c.scheduled_at == newest.c.latest,
-            ),
-        )
-        .order_by(table.c.check_id, table.c.region)
-    )
     with engine.connect() as conn:
-        return [LatestResult(*row) for row in conn.execute(stmt)]
+        rows = read_newest(
+            conn, since, include_simulated=include_simulated, extra=("detail", "cert_expires_at")
+        )
+    return [
+        LatestResult(
+            check_id=check,
+            region=region,
+            started_at=from_micros(started),
+            verdict=verdict,
+            duration_ms=None if math.isnan(ms) else ms,
+            detail=detail,
+            cert_expires_at=cert,
+        )
+        for check, region, started, verdict, ms, detail, cert in zip(
+            rows.check_id.tolist(),
+            rows.region.tolist(),
+            rows.started_us.tolist(),
+            rows.verdict.tolist(),
+            rows.duration_ms.tolist(),
+            rows.extra["detail"].tolist(),
+            rows.extra["cert_expires_at"].tolist(),
+            strict=True,
+        )
+    ]
 
 
 class ServiceNames(Reloaded[Mapping[str, str]]):

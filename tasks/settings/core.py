@@ -148,6 +148,15 @@ class Settings(BaseSettings):
     rollup_retention_days: int = Field(
         default=400, ge=1, description="days hourly and daily check rollups are kept"
     )
+    # Compaction (tasks/store/compaction.py): past this age an hour of raw results is stored as
+    # one compressed row per check and region. Later writes into a packed hour still land
+    # (they take the slot out of it), so this only needs to exceed how late results usually come.
+    compact_after_hours: int = Field(
+        default=6,
+        ge=1,
+        description="hours after which raw check results are packed, one row per check, region"
+        " and hour",
+    )
 
     @model_validator(mode="after")
     def _retention_nests(self) -> Settings:

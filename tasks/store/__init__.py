@@ -4,6 +4,7 @@ from tasks.store.chargeback_models import ChargebackRun, LedgerEntry
 from tasks.store.cost_models import CostAnomaly, CostIngestion, CostLine, CostTagTotal
 from tasks.store.engine import dispose_engines, get_engine, session_scope, upgrade
 from tasks.store.models import AlertEvent, AlertState, Base, CheckResult, SloEvaluation
+from tasks.store.packed_models import CheckPackedHour
 from tasks.store.rollup_models import CheckRollup, StoreMark
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "AlertState",
     "Base",
     "ChargebackRun",
+    "CheckPackedHour",
     "CheckResult",
     "CheckRollup",
     "CostAnomaly",

@@ -1,9 +1,11 @@
 """Bulk writes and columnar reads of synthetic check results.
 
 Writes are idempotent on the natural key ``(check_id, region, scheduled_at)``: a rerun of a slot
-replaces its rows (``INSERT ... ON CONFLICT DO UPDATE`` on SQLite and PostgreSQL), and in the
-same transaction the rollups of every minute the write touched are recomputed
-(:mod:`tasks.store.rollups`). Reads return numpy columns, which is what the SLO engine computes on.
+replaces its rows (``INSERT ... ON CONFLICT DO UPDATE`` on SQLite and PostgreSQL; a slot already
+packed is taken out of its packed hour, :mod:`tasks.store.packed_hours`), and in the same
+transaction the rollups of every minute the write touched are recomputed
+(:mod:`tasks.store.rollups`). Reads (hot rows and packed hours alike,
+:mod:`tasks.store.raw_reads`) return numpy columns, which is what the SLO engine computes on.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import OperationalError
 
 from tasks.errors import ServiceUnavailableError
+from tasks.store.locks import lock_check_pairs
 from tasks.store.models import CheckResult
+from tasks.store.packed_hours import take_slots
 from tasks.store.partitions import ensure_partitions
-from tasks.store.rollups import lock_rollups, refresh_rollups
+from tasks.store.raw_reads import read_raw
+from tasks.store.rollups import refresh_rollups
 from tasks.store.sql import dialect_insert, epoch_seconds, execute_many
 
 __all__ = ["RESULT_FIELDS", "ResultColumns", "fetch_results", "upsert_check_results"]
@@ -118,7 +123,7 @@ def upsert_check_results(
             # rollup locks could wait for the partition lock that another, waiting for those
             # rollup locks, holds.
             ensure_partitions(conn, [row["scheduled_at"] for row in values])
-            lock_rollups(conn, {(row["check_id"], row["region"]) for row in values})
+            lock_check_pairs(conn, {(row["check_id"], row["region"]) for row in values})
             for start in range(0, len(values), _CHUNK_ROWS):
                 chunk = values[start : start + _CHUNK_ROWS]
                 replaced = _stored_starts(conn, chunk)
@@ -136,7 +141,11 @@ def _started(row: dict[str, Any]) -> tuple[str, str, int]:
 
 
 def _stored_starts(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, int]]:
-    """Where the stored results that ``rows`` replace started (their minutes change too)."""
+    """Where the stored results that ``rows`` replace started (their minutes change too).
+
+    A replaced slot held in a packed hour is taken out of it here, so the new row is its only
+    copy.
+    """
     table = CheckResult.__table__
     scheduled = [r["scheduled_at"] for r in rows]
     stmt = select(
@@ -150,7 +159,8 @@ def _stored_starts(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[tup
         table.c.scheduled_at <= max(scheduled),
     )
     keys = {(r["check_id"], r["region"], r["scheduled_at"]) for r in rows}
-    return [(c, r, t) for c, r, s, t in conn.execute(stmt) if (c, r, s) in keys]
+    hot = [(c, r, t) for c, r, s, t in conn.execute(stmt) if (c, r, s) in keys]
+    return hot + take_slots(conn, keys)
 
 
 def fetch_results(
@@ -169,36 +179,18 @@ def fetch_results(
         end: exclusive upper bound (timezone-aware).
         regions: only these regions (None: all).
     """
-    table = CheckResult.__table__
-    stmt = (
-        select(
-            table.c.check_id,
-            table.c.region,
-            epoch_seconds(engine.dialect.name, table.c.started_at),
-            table.c.verdict,
-            table.c.duration_ms,
-            table.c.simulated,
-        )
-        .where(table.c.started_at >= start, table.c.started_at < end)
-        .order_by(table.c.started_at, table.c.check_id, table.c.region)
-    )
-    if check_ids is not None:
-        stmt = stmt.where(table.c.check_id.in_(list(check_ids)))
-    if regions is not None:
-        stmt = stmt.where(table.c.region.in_(list(regions)))
     try:
         with engine.connect() as conn:
-            rows = conn.execute(stmt).all()
+            rows = read_raw(conn, check_ids, start, end, regions)
     except OperationalError as exc:
         raise ServiceUnavailableError(
             f"cannot read check results: {exc.orig.__class__.__name__}"
         ) from None
-    columns = list(zip(*rows, strict=True)) if rows else [()] * 6
     return ResultColumns(
-        check_id=np.array(columns[0], dtype=object),
-        region=np.array(columns[1], dtype=object),
-        started_at=np.array(columns[2], dtype=np.int64),
-        verdict=np.array(columns[3], dtype=object),
-        duration_ms=np.array(columns[4], dtype=np.float64),
-        simulated=np.array(columns[5], dtype=bool),
+        check_id=rows.check_id,
+        region=rows.region,
+        started_at=rows.started_s,
+        verdict=rows.verdict,
+        duration_ms=rows.duration_ms,
+        simulated=rows.simulated,
     )

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-__all__ = ["lock_key", "serialise_writers"]
+__all__ = ["lock_check_pairs", "lock_key", "serialise_writers"]
 
 
 def lock_key(name: str) -> int:
@@ -31,3 +31,25 @@ def serialise_writers(session: Session, name: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
     elif dialect == "sqlite":
         session.execute(text("BEGIN IMMEDIATE"))
+
+
+def lock_check_pairs(conn: Connection, pairs: set[tuple[str, str]]) -> None:
+    """Hold a lock per (check, region) until commit (PostgreSQL; SQLite has one writer).
+
+    Writers of results and rollups, compaction and retention of packed hours all take it. Two
+    writers of one check and region would each recompute a bucket without the other's
+    uncommitted results, and the last to commit would win; serialised, the second recomputes
+    after the first committed and sees both. Taken in one order (sorted keys); taking a lock the
+    transaction holds already is free, so a writer may take all its locks up front and refresh
+    chunk by chunk.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    keys = sorted(lock_key(f"rollups:{c}:{r}") for c, r in pairs)
+    conn.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(k) FROM "
+            "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS ordered"
+        ),
+        {"keys": keys},
+    )

@@ -8,6 +8,8 @@ all in the writer's transaction under one advisory lock, so concurrent writers n
 no row is ever refused. Retention drops a partition whose day lies wholly before the raw
 cutoff, one day per transaction, unless a row in it started after the cutoff (a run that
 started long after its slot): such a day is trimmed row by row, like the default partition.
+Compaction (:mod:`tasks.store.compaction`) drops a day's partition once it has packed every row
+of it, which is what returns its space to the system.
 SQLite has no partitions; every function here is a no-op there.
 """
 
@@ -25,6 +27,7 @@ __all__ = [
     "DEFAULT_PARTITION",
     "PARENT",
     "drop_day",
+    "drop_empty_day",
     "ensure_partitions",
     "expired_days",
     "is_partition",
@@ -167,3 +170,20 @@ def drop_day(conn: Connection, day: date, cutoff: datetime) -> int | None:
     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
     conn.execute(text(f'DROP TABLE "{name}"'))
     return int(rows)
+
+
+def drop_empty_day(conn: Connection, day: date) -> bool:
+    """Drop ``day``'s partition if it holds no row (compaction packed every one of them).
+
+    The partition is locked first, so a writer cannot add a row between the look and the drop.
+
+    Returns:
+        Whether it was dropped.
+    """
+    name = partition_name(day)
+    conn.execute(text(f'LOCK TABLE "{name}" IN ACCESS EXCLUSIVE MODE'))
+    if conn.execute(text(f'SELECT 1 FROM "{name}" LIMIT 1')).first() is not None:
+        return False
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
+    conn.execute(text(f'DROP TABLE "{name}"'))
+    return True

@@ -1,11 +1,12 @@
 """Retention of check results and their rollups, removed in bounded batches.
 
 Raw results go first past ``raw_days`` (on PostgreSQL, days wholly past it are dropped as
-partitions: :mod:`tasks.store.partitions`); before any is removed the cutoff is recorded
-(:data:`~tasks.store.rollups.RAW_CUTOFF_MARK`), which seals the rollups of older minutes so that
-a late write can never recompute them from a partial set. Minute rollups go past
-``minute_days``, hour and day rollups past ``rollup_days``. Each batch is its own transaction:
-the store stays writable while a large backlog drains, and a run cut short resumes next time.
+partitions: :mod:`tasks.store.partitions`; packed hours: :mod:`tasks.store.packed_retention`);
+before any is removed the cutoff is recorded (:data:`~tasks.store.rollups.RAW_CUTOFF_MARK`),
+which seals the rollups of older minutes so that a late write can never recompute them from a
+partial set. Minute rollups (hot and packed) go past ``minute_days``, hour and day rollups past
+``rollup_days``. Each batch is its own transaction: the store stays writable while a large
+backlog drains, and a run cut short resumes next time.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import Delete, Engine, Select, select, tuple_
 from tasks.settings import Settings
 from tasks.store.marks import get_mark, set_mark
 from tasks.store.models import CheckResult
+from tasks.store.packed_retention import expire_packed
 from tasks.store.partitions import drop_day, expired_days
 from tasks.store.rollup_models import CheckRollup
 from tasks.store.rollups import DAY, HOUR, MINUTE, RAW_CUTOFF_MARK
@@ -51,7 +53,9 @@ class RetentionPolicy:
         """Days kept, by what the store holds (``check_results``, ``rollups 1m`` ...)."""
         return {
             "check_results": self.raw_days,
+            "check_results packed": self.raw_days,
             "rollups 1m": self.minute_days,
+            "rollups 1m packed": self.minute_days,
             "rollups 1h": self.rollup_days,
             "rollups 1d": self.rollup_days,
         }
@@ -97,6 +101,8 @@ def apply_retention(
         lambda ids: _RAW.delete().where(_RAW.c.id.in_(ids)),
         batch,
     )
+    packed_raw, packed_minutes = expire_packed(engine, raw_cut, rollup_cuts[MINUTE], batch)
+    raw_removed += packed_raw
     removed = {}
     for resolution, cut in rollup_cuts.items():
         removed[resolution] = _drain(
@@ -107,6 +113,7 @@ def apply_retention(
             partial(_delete_rollups, resolution),
             batch,
         )
+    removed[MINUTE] += packed_minutes
     return RetentionReport(raw_cut, raw_removed, removed)
 
 
@@ -116,15 +123,23 @@ def _delete_rollups(resolution: int, keys: list[Any]) -> Delete:
 
 
 def _drain(
-    engine: Engine, pick: Select[Any], delete: Callable[[list[Any]], Delete], batch: int
+    engine: Engine,
+    pick: Select[Any],
+    delete: Callable[[list[Any]], Delete],
+    batch: int,
+    size: Callable[[list[Any]], int] = len,
 ) -> int:
-    """Delete what ``pick`` selects, a batch per transaction, until a batch comes back short."""
+    """Delete what ``pick`` selects, a batch per transaction, until a batch comes back short.
+
+    Returns:
+        The sum of ``size`` over the batches (by default, the rows deleted).
+    """
     removed = 0
     while True:
         with engine.begin() as conn:
             found = [tuple(r) if len(r) > 1 else r[0] for r in conn.execute(pick)]
             if found:
                 conn.execute(delete(found))
-        removed += len(found)
+        removed += size(found)
         if len(found) < batch:
             return removed

@@ -1,7 +1,9 @@
 """Reading rollups: whole rows with their cells, or verdict sums per segment computed in SQL.
 
 A read names, per resolution, the ``[start, end)`` ranges of bucket starts it wants; callers
-choose ranges that never cover one instant twice (see :mod:`tasks.slo.rollup_source`).
+choose ranges that never cover one instant twice (see :mod:`tasks.slo.rollup_source`). Minute
+buckets are read from hot rows and packed hours alike (:func:`_packed_minutes`); a minute lives
+in exactly one of them.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from sqlalchemy import (
     select,
 )
 
-from tasks.store.rollup_cells import VERDICT_COLUMNS
+from tasks.store.packed_hours import read_packed_minutes
+from tasks.store.rollup_cells import VERDICT_COLUMNS, Bucket
 from tasks.store.rollup_models import CheckRollup
-from tasks.store.rollups import DAY
+from tasks.store.rollups import DAY, MINUTE
 
 __all__ = [
     "DailySums",
@@ -111,7 +114,18 @@ def read_rollups(conn: Connection, check_ids: Iterable[str], ranges: Ranges) -> 
             cast(_ROLLUPS.c.cells, Text),
         ).where(_ROLLUPS.c.check_id.in_(checks), or_(*conditions))
         rows = list(conn.execute(stmt).all())
+    packed = _packed_minutes(conn, checks, ranges)
     columns = list(zip(*rows, strict=True)) if rows else [()] * 5
+    if packed:
+        columns[:4] = [
+            (*held, *added)
+            for held, added in zip(
+                columns[:4],
+                zip(*((c, r, MINUTE, b) for c, r, b, _ in packed), strict=True),
+                strict=True,
+            )
+        ]
+        columns[4] = (*columns[4], *(json.dumps(bucket.cells) for _, _, _, bucket in packed))
     return RollupRows(
         check_id=np.array(columns[0], dtype=object),
         region=np.array(columns[1], dtype=object),
@@ -166,6 +180,17 @@ def read_rollup_sums(
             .group_by(_ROLLUPS.c.check_id, _ROLLUPS.c.region, segment)
         )
         rows = list(conn.execute(stmt).all())
+    packed = _packed_minutes(conn, checks, ranges) if cuts else []
+    if packed:
+        edges = np.array(cuts, dtype=np.int64)
+        rows = _merged(
+            rows,
+            [
+                (c, r, int(np.searchsorted(edges, b, side="right")), bucket)
+                for c, r, b, bucket in packed
+            ],
+            with_last=True,
+        )
     n = len(VERDICT_COLUMNS)
     table = np.array([r[3:] for r in rows], dtype=object).reshape(len(rows), 2 * n)
     return RollupSums(
@@ -210,9 +235,46 @@ def read_daily_sums(
             .group_by(_ROLLUPS.c.check_id, day)
         )
         rows = list(conn.execute(stmt).all())
+    packed = _packed_minutes(conn, checks, ranges)
+    if packed:
+        by_day = [(c, (b - first_day) // DAY, bucket) for c, _, b, bucket in packed]
+        rows = [
+            (r[0], *r[2:])
+            for r in _merged(
+                [(r[0], "", *r[1:]) for r in rows],
+                [(c, "", day, bucket) for c, day, bucket in by_day],
+                with_last=False,
+            )
+        ]
     n = len(VERDICT_COLUMNS)
     return DailySums(
         check_id=np.array([r[0] for r in rows], dtype=object),
         day=np.array([r[1] for r in rows], dtype=np.int64),
         counts=np.array([r[2:] for r in rows], dtype=np.int64).reshape(len(rows), n),
     )
+
+
+def _packed_minutes(
+    conn: Connection, checks: Sequence[str], ranges: Ranges
+) -> list[tuple[str, str, int, Bucket]]:
+    """The packed minute buckets of ``checks`` in ``ranges[MINUTE]``."""
+    spans = list(ranges.get(MINUTE, ()))
+    return read_packed_minutes(conn, checks, spans) if spans and checks else []
+
+
+def _merged(
+    rows: Sequence[Any], packed: Sequence[tuple[str, str, int, Bucket]], with_last: bool
+) -> list[tuple[Any, ...]]:
+    """SQL sums ``(check, region, group, counts..., [lasts...])`` with packed buckets added to
+    their ``(check, region, group)``: counts add, latest starts are the maximum."""
+    n = len(VERDICT_COLUMNS)
+    sums: dict[tuple[Any, ...], list[Any]] = {tuple(r[:3]): list(r[3:]) for r in rows}
+    for check, region, group, bucket in packed:
+        row = bucket.as_row()
+        held = sums.setdefault((check, region, group), [0] * n + ([None] * n if with_last else []))
+        for i, verdict in enumerate(VERDICT_COLUMNS):
+            held[i] = (held[i] or 0) + row[f"{verdict}_count"]
+            last = row[f"last_{verdict}_at"]
+            if with_last and last is not None:
+                held[n + i] = last if held[n + i] is None else max(held[n + i], last)
+    return [(*key, *values) for key, values in sums.items()]

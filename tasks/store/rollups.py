@@ -5,7 +5,8 @@ each result starts now, and where a replaced result started before) is recompute
 results, and the hour and day above it from their minutes and hours. Writing a slot twice, a
 late result or a result moving to another minute all leave each bucket equal to what its raw
 results say. Minutes older than the raw retention's cutoff are sealed: their raw results are
-gone, so nothing recomputes them.
+gone, so nothing recomputes them. Minutes of packed hours (:mod:`tasks.store.packed_hours`) are
+read with the hot ones; a minute recomputed is taken out of its packed hour and stored hot.
 """
 
 from __future__ import annotations
@@ -17,20 +18,19 @@ from functools import cache
 from itertools import pairwise
 from typing import Any
 
-import numpy as np
-from sqlalchemy import Connection, Text, bindparam, cast, select, text
+from sqlalchemy import Connection, Text, bindparam, cast, select
 
-from tasks.store.locks import lock_key
+from tasks.store.locks import lock_check_pairs
 from tasks.store.marks import get_mark
-from tasks.store.models import CheckResult
+from tasks.store.packed_hours import read_packed_minutes, take_minutes
+from tasks.store.raw_reads import read_raw
 from tasks.store.rollup_cells import VERDICT_COLUMNS, Bucket, latency_codes
 from tasks.store.rollup_models import CheckRollup
-from tasks.store.sql import dialect_insert, epoch_seconds, execute_many
+from tasks.store.sql import dialect_insert, execute_many
 
 __all__ = [
     "RAW_CUTOFF_MARK",
     "RESOLUTIONS",
-    "lock_rollups",
     "raw_cutoff",
     "refresh_rollups",
 ]
@@ -39,7 +39,6 @@ MINUTE, HOUR, DAY = 60, 3600, 86400
 RESOLUTIONS = (MINUTE, HOUR, DAY)
 RAW_CUTOFF_MARK = "retention:check_results"
 _ROLLUPS = CheckRollup.metadata.tables[CheckRollup.__tablename__]
-_RAW = CheckResult.__table__
 
 Key = tuple[str, str, int]  # check_id, region, bucket start (epoch seconds)
 
@@ -75,9 +74,10 @@ def refresh_rollups(
     keys = {k for k in keys if sealed is None or k[2] >= sealed}
     if not keys:
         return 0
-    lock_rollups(conn, {(c, r) for c, r, _ in keys})
+    lock_check_pairs(conn, {(c, r) for c, r, _ in keys})
     minutes = len(keys)
     buckets = _from_raw(conn, keys)
+    take_minutes(conn, keys)  # a recomputed minute is a hot row until compaction packs it again
     _replace(conn, MINUTE, keys, buckets)
     for finer, resolution in pairwise(RESOLUTIONS):
         keys = {(c, r, b - b % resolution) for c, r, b in keys}
@@ -92,27 +92,6 @@ def refresh_rollups(
     return minutes
 
 
-def lock_rollups(conn: Connection, pairs: set[tuple[str, str]]) -> None:
-    """Hold a lock per (check, region) until commit (PostgreSQL; SQLite has one writer).
-
-    Two writers of one check and region would each recompute a bucket without the other's
-    uncommitted results, and the last to commit would win; serialised, the second recomputes
-    after the first committed and sees both. Taken in one order (sorted keys); taking a lock the
-    transaction holds already is free, so a writer may take all its locks up front and refresh
-    chunk by chunk.
-    """
-    if conn.dialect.name != "postgresql":
-        return
-    keys = sorted(lock_key(f"rollups:{c}:{r}") for c, r in pairs)
-    conn.execute(
-        text(
-            "SELECT pg_advisory_xact_lock(k) FROM "
-            "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS ordered"
-        ),
-        {"keys": keys},
-    )
-
-
 def _span(keys: set[Key], width: int) -> tuple[list[str], int, int]:
     starts = [b for _, _, b in keys]
     return sorted({c for c, _, _ in keys}), min(starts), max(starts) + width
@@ -120,25 +99,24 @@ def _span(keys: set[Key], width: int) -> tuple[list[str], int, int]:
 
 def _from_raw(conn: Connection, keys: set[Key]) -> dict[Key, Bucket]:
     checks, start, end = _span(keys, MINUTE)
-    stmt = select(
-        _RAW.c.check_id,
-        _RAW.c.region,
-        epoch_seconds(conn.dialect.name, _RAW.c.started_at),
-        _RAW.c.verdict,
-        _RAW.c.duration_ms,
-    ).where(
-        _RAW.c.check_id.in_(checks), _RAW.c.started_at >= _dt(start), _RAW.c.started_at < _dt(end)
-    )
-    rows = conn.execute(stmt).all()
-    buckets: dict[Key, Bucket] = {k: Bucket() for k in keys}
-    if not rows:
+    rows = read_raw(conn, checks, _dt(start), _dt(end))
+    if not len(rows):
         return {}
-    duration = np.array([np.nan if r[4] is None else r[4] for r in rows], dtype=np.float64)
-    codes = latency_codes(duration)
-    for (check, region, started, verdict, _), code, ms in zip(rows, codes, duration, strict=True):
-        bucket = buckets.get((check, region, started - started % MINUTE))
+    buckets: dict[Key, Bucket] = {k: Bucket() for k in keys}
+    started = rows.started_s
+    codes = latency_codes(rows.duration_ms)
+    for check, region, at, verdict, code, ms in zip(
+        rows.check_id.tolist(),
+        rows.region.tolist(),
+        started.tolist(),
+        rows.verdict.tolist(),
+        codes.tolist(),
+        rows.duration_ms.tolist(),
+        strict=True,
+    ):
+        bucket = buckets.get((check, region, at - at % MINUTE))
         if bucket is not None:
-            bucket.add_result(verdict, int(code), float(ms), int(started))
+            bucket.add_result(verdict, code, ms, at)
     return {k: b for k, b in buckets.items() if b.cells}
 
 
@@ -176,6 +154,11 @@ def _from_finer(conn: Connection, finer: int, resolution: int, keys: set[Key]) -
     rows = conn.execute(stmt).all()
     cells = json.loads(f"[{','.join(row[-1] for row in rows)}]")
     buckets: dict[Key, Bucket] = {}
+    if finer == MINUTE:
+        for check, region, b, bucket in read_packed_minutes(conn, checks, [(start, end)]):
+            key = (check, region, b - b % resolution)
+            if key in keys:
+                buckets.setdefault(key, Bucket()).add_bucket(bucket)
     for row, row_cells in zip(rows, cells, strict=True):
         check, region, b, latency = row[:4]
         key = (check, region, b - b % resolution)

@@ -16,7 +16,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from tasks.store.models import UTCDateTime
 
-__all__ = ["dialect_insert", "epoch_seconds", "execute_many", "json_text"]
+__all__ = ["dialect_insert", "epoch_micros", "epoch_seconds", "execute_many", "json_text"]
 
 
 def epoch_seconds(dialect: str, column: Any) -> ColumnElement[Any]:
@@ -24,6 +24,14 @@ def epoch_seconds(dialect: str, column: Any) -> ColumnElement[Any]:
     if dialect == "sqlite":  # stored as naive UTC text
         return cast(func.strftime("%s", column), BigInteger)
     return cast(func.floor(extract("epoch", column)), BigInteger)
+
+
+def epoch_micros(dialect: str, column: Any) -> ColumnElement[Any]:
+    """Whole epoch microseconds of a UTC datetime column (exact: the store keeps microseconds)."""
+    if dialect == "sqlite":  # naive UTC text, always with six fraction digits (see below)
+        micros = cast(func.substr(column, 21, 6), BigInteger)
+        return cast(func.strftime("%s", column), BigInteger) * 1_000_000 + micros
+    return cast(func.floor(extract("epoch", column) * 1_000_000), BigInteger)
 
 
 def dialect_insert(dialect: str) -> Any:

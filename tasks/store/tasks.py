@@ -1,4 +1,4 @@
-"""Prefect tasks of the store's upkeep: thin wrappers over retention and rollup rebuilds."""
+"""Prefect tasks of the store's upkeep: thin wrappers over compaction and retention."""
 
 from __future__ import annotations
 
@@ -9,10 +9,31 @@ from prefect import get_run_logger, task
 
 from tasks.retry import retry_policy
 from tasks.settings import get_settings
+from tasks.store.compaction import compact_check_results
 from tasks.store.engine import get_engine
 from tasks.store.retention import RetentionPolicy, apply_retention
 
-__all__ = ["remove_expired_check_data", "remove_expired_evidence"]
+__all__ = ["pack_cold_check_results", "remove_expired_check_data", "remove_expired_evidence"]
+
+
+@task(name="pack-cold-check-results", **retry_policy())
+def pack_cold_check_results(now: datetime, batch: int) -> dict[str, Any]:
+    """Pack raw results older than the compaction age into one row per check, region and hour."""
+    after = get_settings().compact_after_hours
+    report = compact_check_results(get_engine(), now, after, batch)
+    get_run_logger().info(
+        "Packed %d results into %d hours (older than %d hours); dropped %d emptied partitions",
+        report.results_packed,
+        report.hours_packed,
+        after,
+        report.partitions_dropped,
+    )
+    return {
+        "packed_before": datetime.fromtimestamp(report.cutoff, UTC),
+        "results_packed": report.results_packed,
+        "hours_packed": report.hours_packed,
+        "partitions_dropped": report.partitions_dropped,
+    }
 
 
 @task(name="remove-expired-check-data", **retry_policy())

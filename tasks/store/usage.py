@@ -1,4 +1,10 @@
-"""What the store holds of check data: rows, span, bytes, and how long each kind is kept."""
+"""What the store holds of check data: rows, span, bytes, and how long each kind is kept.
+
+Raw results and minute rollups are shown twice: hot rows (``check_results``, ``rollups 1m``) and
+what packed hours hold (``check_results packed``, ``rollups 1m packed``,
+:mod:`tasks.store.compaction`; the span is that of their hours, the size the packed table's
+split by the bytes of each half).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from tasks.store.models import CheckResult
+from tasks.store.packed_models import CheckPackedHour
 from tasks.store.retention import RetentionPolicy
 from tasks.store.rollup_models import CheckRollup
 from tasks.store.rollups import RESOLUTIONS
@@ -31,7 +38,7 @@ class UsageRow:
 
 
 def store_usage(engine: Engine, policy: RetentionPolicy) -> list[UsageRow]:
-    """Rows, span and size of raw results and of each rollup resolution."""
+    """Rows, span and size of raw results (hot and packed) and of each rollup resolution."""
     tables = CheckResult.metadata.tables
     raw, rollups = tables[CheckResult.__tablename__], tables[CheckRollup.__tablename__]
     keeps = policy.keeps()
@@ -44,6 +51,7 @@ def store_usage(engine: Engine, policy: RetentionPolicy) -> list[UsageRow]:
                 "check_results", n, oldest, newest, _bytes(conn, raw.name), keeps["check_results"]
             )
         ]
+        out += _packed_rows(conn, keeps)
         per = {
             r: (c, lo, hi)
             for r, c, lo, hi in conn.execute(
@@ -94,3 +102,47 @@ def _bytes(conn: Connection, table: str) -> int | None:
     except DBAPIError:
         return None
     return None if size is None else int(size)
+
+
+def _packed_rows(conn: Connection, keeps: dict[str, int]) -> list[UsageRow]:
+    """Packed raw results and packed minute rollups: what they hold, their hours' span, and the
+    packed table's size split by the bytes of each half (an estimate)."""
+    packed = CheckPackedHour.metadata.tables[CheckPackedHour.__tablename__]
+    table_bytes = _bytes(conn, packed.name)
+    rows = []
+    halves = [
+        ("raw", packed.c.results, "check_results packed"),
+        ("minutes", packed.c.minute_buckets, "rollups 1m packed"),
+    ]
+    sizes = {}
+    for half, count, what in halves:
+        column = packed.c[half]
+        held, first, last, size = conn.execute(
+            select(
+                func.coalesce(func.sum(count), 0),
+                func.min(packed.c.hour_start),
+                func.max(packed.c.hour_start),
+                func.coalesce(func.sum(func.length(column)), 0),
+            ).where(column.is_not(None))
+        ).one()
+        sizes[what] = int(size)
+        rows.append(
+            (
+                what,
+                int(held),
+                None if first is None else datetime.fromtimestamp(first, UTC),
+                None if last is None else datetime.fromtimestamp(last + 3600, UTC),
+            )
+        )
+    payload = sum(sizes.values())
+    return [
+        UsageRow(
+            what,
+            held,
+            first,
+            last,
+            None if table_bytes is None else table_bytes * sizes[what] // payload if payload else 0,
+            keeps[what],
+        )
+        for what, held, first, last in rows
+    ]

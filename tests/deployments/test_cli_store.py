@@ -10,6 +10,7 @@ from sqlalchemy import delete
 from deployments.cli import main
 from tasks.store import CheckRollup, get_engine
 from tasks.store.check_results import upsert_check_results
+from tasks.store.compaction import compact_check_results
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -52,6 +53,17 @@ def test_status_prints_rows_and_retention_of_each_kind(monkeypatch) -> None:
     assert rows["rollups 1m"][0] == "36" and rows["rollups 1m"][4] == "35 days"
     assert rows["rollups 1h"][0] == "3" and rows["rollups 1h"][4] == "400 days"
     assert rows["rollups 1d"][1] == "2026-11-01 00:00"
+    assert rows["check_results packed"][0] == "0"
+
+
+def test_status_shows_packed_results_apart_from_hot_rows() -> None:
+    write_results()
+    compact_check_results(get_engine(), T0 + timedelta(hours=8), after_hours=6)
+
+    rows = status_rows()
+
+    assert rows["check_results"][0] == "12"  # 02:00 to 03:00 is still hot
+    assert rows["check_results packed"][:3] == ["24", "2026-11-01 00:00", "2026-11-01 02:00"]
 
 
 def test_rebuild_restores_rollups_and_refuses_an_empty_period() -> None:

@@ -39,7 +39,7 @@ def test_the_file_validates_against_prefects_deploy_model() -> None:
         ("chargeback-monthly", ["0 7 3 * *"]),
         ("privacy-deadline-watch", ["0 8 * * *"]),
         ("privacy-retention", ["0 2 * * *"]),
-        ("store-retention", ["30 2 * * *"]),
+        ("store-retention", ["30 * * * *"]),
         ("drift-feature-materialization", ["0 4 * * *"]),
         ("drift-monitoring", ["0 5 * * *"]),
         ("chaos-game-day", ["0 14 * * 2"]),

@@ -11,7 +11,8 @@ from flows.store import enforce_store_retention
 from tasks.probes.evidence import LocalEvidenceStore, evidence_key
 from tasks.store import CheckResult, get_engine
 from tasks.store.check_results import upsert_check_results
-from tasks.store.rollup_models import CheckRollup
+from tasks.store.raw_reads import read_raw
+from tasks.store.rollup_reads import read_rollups
 
 pytestmark = pytest.mark.engine
 
@@ -52,8 +53,12 @@ def test_the_flow_removes_what_retention_lets_go_and_a_rerun_removes_nothing(
     assert report["evidence_removed"] == 4
     assert report["rollups_removed"] == {"60": 3, "3600": 2, "86400": 2}
     with get_engine().connect() as conn:
-        assert conn.execute(select(func.count()).select_from(CheckResult)).scalar_one() == 2
-        assert conn.execute(select(func.count()).select_from(CheckRollup)).scalar_one() == 3 * 6 - 7
+        # one still hot, one packed (older than the compaction age): read as one store
+        assert len(read_raw(conn, None, None, None)) == 2
+        assert conn.execute(select(func.count()).select_from(CheckResult)).scalar_one() == 1
+        whole = [(0, 2**40)]
+        held = read_rollups(conn, ["web-shop"], {60: whole, 3600: whole, 86400: whole})
+        assert len(held) == 3 * 6 - 7  # hot rows and the minutes of packed hours
     assert len(list((traceo_home / "evidence").rglob("*.png"))) == 2
 
     again = enforce_store_retention(now=NOW + timedelta(minutes=1))

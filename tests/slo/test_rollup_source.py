@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from deployments.bench.slo_evaluation import NOW, make_workload
 from tasks.slo.definition import Indicator, SloDefinition
@@ -16,7 +16,9 @@ from tasks.slo.rollup_source import read_plan
 from tasks.slo.source import evaluate_from_raw, evaluate_from_store
 from tasks.slo.windows import CalendarWindow, Duration
 from tasks.store.check_results import upsert_check_results
+from tasks.store.compaction import compact_check_results
 from tasks.store.models import CheckResult
+from tasks.store.packed_models import CheckPackedHour
 from tasks.store.rollup_models import StoreMark
 from tasks.store.rollups import RAW_CUTOFF_MARK
 
@@ -101,11 +103,21 @@ def test_a_generated_month_gets_the_raw_verdicts_and_keeps_them_once_raw_results
     slos, rows = month
     upsert_check_results(store_engine, rows)
     fired = set()
-    for now in (NOW, NOW + timedelta(minutes=7, seconds=10), NOW + timedelta(hours=2)):
+    verdicts = {}
+    instants = (NOW, NOW + timedelta(minutes=7, seconds=10), NOW + timedelta(hours=2))
+    for now in instants:
         t = int(now.timestamp())
         assert [s.id for s in slos if read_plan(s, t) is None] == ["latency-off-ladder"]
-        fired |= {a.key for r in same(store_engine, slos, {}, now) for a in r.firing}
+        evaluated = same(store_engine, slos, {}, now)
+        verdicts[now] = [r.to_dict() for r in evaluated]
+        fired |= {a.key for r in evaluated for a in r.firing}
     assert {"page:1h/5m", "ticket:1d/2h", "no-data"} <= fired
+
+    # Cold hours packed (all but the last six): raw reads and rollups give the same verdicts.
+    packed = compact_check_results(store_engine, NOW, after_hours=6)
+    assert packed.results_packed > len(rows) // 2
+    for now in instants:
+        assert [r.to_dict() for r in same(store_engine, slos, {}, now)] == verdicts[now]
 
     # The month written once (the slowest part) also shows the rollups alone carry the verdicts.
     slos = [s for s in slos if s.id != "latency-off-ladder"]
@@ -114,6 +126,8 @@ def test_a_generated_month_gets_the_raw_verdicts_and_keeps_them_once_raw_results
     with store_engine.begin() as conn:
         conn.execute(StoreMark.__table__.insert(), {"name": RAW_CUTOFF_MARK, "at": minute})
         conn.execute(delete(CheckResult).where(CheckResult.started_at < minute))
+        # every packed hour is older than the minute: its raw results go, its minutes stay
+        conn.execute(update(CheckPackedHour).values(raw=None, results=0))
 
     after = evaluate_from_store(store_engine, slos, {}, NOW)
     assert [r.to_dict() for r in after] == [r.to_dict() for r in before]

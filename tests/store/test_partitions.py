@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, func, insert, select, text
 
-from tasks.store.check_results import upsert_check_results
+from tasks.store.check_results import fetch_results, upsert_check_results
+from tasks.store.compaction import compact_check_results
 from tasks.store.models import CheckResult
 from tasks.store.partitions import DEFAULT_PARTITION, partition_days, partition_name
 from tasks.store.retention import RetentionPolicy, apply_retention
@@ -62,7 +63,7 @@ def pg_engine(pg_store):
     with pg_store.begin() as conn:
         for day in partition_days(conn):
             conn.execute(text(f'DROP TABLE "{partition_name(day)}"'))
-        conn.execute(text("TRUNCATE check_results, check_rollups, store_marks"))
+        conn.execute(text("TRUNCATE check_results, check_rollups, check_packed_hours, store_marks"))
     return pg_store
 
 
@@ -173,3 +174,23 @@ def test_writers_creating_the_same_day_at_once_both_succeed(pg_engine) -> None:
     first.close()
     waiting.join(timeout=60)
     assert outcome == {"created": []}
+
+
+def test_compaction_drops_the_days_it_packed_whole_and_keeps_a_day_with_a_late_start(
+    pg_engine,
+) -> None:
+    slots = [DAY0 + timedelta(minutes=m) for m in range(0, 3 * 24 * 60, 30)]
+    written = [result(at) for at in slots]
+    written[10] = result(slots[10], started_after=timedelta(days=2, hours=23))  # day 0, late
+    upsert_check_results(pg_engine, written)
+    before = fetch_results(pg_engine, None, DAY0, DAY0 + timedelta(days=4))
+
+    report = compact_check_results(pg_engine, DAY0 + timedelta(days=2, hours=12), after_hours=6)
+
+    assert report.partitions_dropped == 1  # day 1; day 0 still holds the late start
+    with pg_engine.connect() as conn:
+        assert partition_days(conn) == [DAY0.date(), (DAY0 + timedelta(days=2)).date()]
+        assert rows_in(conn, partition_name(DAY0.date())) == 1
+    after = fetch_results(pg_engine, None, DAY0, DAY0 + timedelta(days=4))
+    assert after.started_at.tolist() == before.started_at.tolist()
+    assert after.verdict.tolist() == before.verdict.tolist()

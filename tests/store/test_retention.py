@@ -95,6 +95,8 @@ def test_usage_counts_rows_and_says_what_each_kind_keeps(store_engine) -> None:
 
     assert {w: (u.rows, u.keeps_days) for w, u in usage.items()} == {
         "check_results": (8, 2),
+        "check_results packed": (0, 2),
+        "rollups 1m packed": (0, 4),
         "rollups 1m": (8, 4),
         "rollups 1h": (8, 10),
         "rollups 1d": (2, 10),

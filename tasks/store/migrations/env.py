@@ -16,6 +16,7 @@ from tasks.store import (  # noqa: F401
     cost_models,
     fulfilment_models,
     model_registry_models,
+    packed_models,
     privacy_models,
     rollup_models,
 )

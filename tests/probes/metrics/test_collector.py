@@ -51,7 +51,7 @@ def test_latest_result_per_check_and_region_in_blackbox_names(store_engine) -> N
     assert not any(dict(k[1]).get("check") == "gone" for k in samples)  # beyond the lookback
 
 
-def test_one_query_per_scrape_and_simulated_rows_on_request(store_engine) -> None:
+def test_two_queries_per_scrape_and_simulated_rows_on_request(store_engine) -> None:
     seed(store_engine)
     statements: list[str] = []
 
@@ -63,7 +63,8 @@ def test_one_query_per_scrape_and_simulated_rows_on_request(store_engine) -> Non
         scrape(StoreCollector(store_engine, SERVICES))
     finally:
         event.remove(store_engine, "before_cursor_execute", count)
-    assert len(statements) == 1
+    # The newest hot row per (check, region), and the packed hours within the lookback.
+    assert len(statements) == 2
 
     simulated = fetch_latest(store_engine, NOW - timedelta(hours=2), include_simulated=True)
     us = next(r for r in simulated if (r.check_id, r.region) == ("shop-health", "us-east-1"))
