@@ -10,6 +10,10 @@ rollups are written as the store holds them after 30 days for every bucket this 
 days, hours and minutes of the read plan); minute rows it does not read are not generated: they
 make the table larger, not the read. Alerts routing is the same for both paths and not timed.
 
+The store is then compacted as the store-retention flow leaves it (hours older than
+``TRACEO_COMPACT_AFTER_HOURS`` packed: the reference's raw month, and the minutes at the
+windows' far edge), so the cycle reads packed minutes where the store would hold them.
+
 Reference: :func:`~tasks.slo.source.evaluate_from_raw` and ``save_evaluations`` over 30 days of
 raw results of R checks (3; 1 with ``quick``: 130k raw rows each), the largest the raw path
 reads here in a benchmark's time; its time is extrapolated linearly to N checks and stated so.
@@ -28,11 +32,13 @@ from sqlalchemy import Engine, insert
 
 from deployments.bench import Measurement
 from deployments.bench.scratch_store import scratch_store
+from tasks.settings import get_settings
 from tasks.slo.definition import Indicator, SloDefinition
 from tasks.slo.records import save_evaluations
 from tasks.slo.rollup_source import read_plan
 from tasks.slo.source import evaluate_from_raw, evaluate_from_store
 from tasks.store import CheckResult, CheckRollup, dispose_engines, get_engine
+from tasks.store.compaction import compact_check_results
 from tasks.store.partitions import ensure_partitions
 from tasks.store.rebuild import rebuild_rollups
 from tasks.store.rollup_cells import Bucket, latency_codes
@@ -154,6 +160,9 @@ def run(quick: bool) -> list[Measurement]:
         fleet = [f"check-{i:04d}" for i in range(n_checks)]
         raw_rows = _raw_month(engine, reference_checks, seed=1)
         rollup_rows = _fleet_rollups(engine, fleet, seed=2)
+        # As the store-retention flow leaves it: hours past the compaction age packed (the raw
+        # month, and the minutes at each window's far edge).
+        packed = compact_check_results(engine, NOW, get_settings().compact_after_hours)
         fleet_slos = [_slo(c) for c in fleet]
         ref_slos = [_slo(c) for c in reference_checks]
 
@@ -170,6 +179,7 @@ def run(quick: bool) -> list[Measurement]:
     note = (
         f"{backend}; {n_checks} checks x 3 regions x 1/min, 30-day SLOs: {rollup_rows:,} rollup "
         f"rows written (every bucket the cycle reads; unread minute rows not generated), "
+        f"then compacted ({packed.hours_packed:,} hours packed), "
         f"{firing} SLOs firing; ours best of 2 (read, evaluate, save). Reference: raw path on "
         f"{n_ref} check(s) ({raw_rows:,} raw rows, {raw_s:.2f} s), EXTRAPOLATED linearly to "
         f"{n_checks} checks; rollup and raw reports for those checks "
