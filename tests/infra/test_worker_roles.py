@@ -15,6 +15,8 @@ import re
 import subprocess
 import sys
 import tomllib
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -112,7 +114,33 @@ print("MISSING", json.dumps({extra: missing_modules(extra) for extra in EXTRA_MO
 """
 
 
-def _check_role(python: Path, role: WorkerRole, tmp_path: Path) -> tuple[dict, str | None]:
+@pytest.fixture(scope="module")
+def role_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+    """Where each role's environment is built, in turn, and the environment its processes get.
+
+    Every role installs alone into the same (emptied) directory, so a module's source path is the
+    same in each; with one bytecode cache outside the environment (``PYTHONPYCACHEPREFIX``) a
+    role compiles only what earlier roles did not import (Prefect alone is ~1,000 modules), and
+    the environment itself holds no bytecode. Bytecode is written even where the caller's shell
+    sets PYTHONDONTWRITEBYTECODE.
+    """
+    root = tmp_path_factory.mktemp("roles")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
+    yield root / "env", env
+
+
+def _sync_alone(role_env: tuple[Path, dict[str, str]], extras: tuple[str, ...]) -> Path:
+    """A fresh environment with the core and ``extras`` only (the previous one is moved aside)."""
+    dest, _ = role_env
+    if dest.exists():  # a rename, not a delete: pytest prunes old temporary directories later
+        dest.rename(dest.with_name(f"{dest.name}-{uuid.uuid4().hex[:8]}"))
+    return sync_role(extras, dest)
+
+
+def _check_role(
+    python: Path, role: WorkerRole, tmp_path: Path, base_env: dict[str, str]
+) -> tuple[dict, str | None]:
     """In the role's environment, one process: import its flows, then run one (if it has one).
 
     The flow runs against this test session's Prefect server (one server for every role: an
@@ -121,7 +149,7 @@ def _check_role(python: Path, role: WorkerRole, tmp_path: Path) -> tuple[dict, s
     from prefect.settings import PREFECT_API_URL
 
     env = {
-        **os.environ,
+        **base_env,
         "PREFECT_API_URL": str(PREFECT_API_URL.value()),
         "TRACEO_HOME": str(tmp_path / "traceo"),
         "TRACEO_CHECKS_PATH": str(tmp_path / "checks"),
@@ -145,10 +173,13 @@ def _check_role(python: Path, role: WorkerRole, tmp_path: Path) -> tuple[dict, s
 @pytest.mark.slow
 @pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
 def test_each_role_installs_alone_and_runs_its_flows(
-    role: WorkerRole, tmp_path: Path, prefect_server: None
+    role: WorkerRole,
+    tmp_path: Path,
+    role_env: tuple[Path, dict[str, str]],
+    prefect_server: None,
 ) -> None:
-    python = sync_role(role.extras, tmp_path / role.name)
-    missing, result = _check_role(python, role, tmp_path)
+    python = _sync_alone(role_env, role.extras)
+    missing, result = _check_role(python, role, tmp_path, role_env[1])
     assert not any(missing[extra] for extra in role.extras)
     # Nothing beyond the role: a library only other roles need is absent.
     own = {m for extra in role.extras for m in EXTRA_MODULES[extra]}
@@ -156,7 +187,7 @@ def test_each_role_installs_alone_and_runs_its_flows(
     absent = {m for extra in missing for m in missing[extra]}
     assert {"feast", "evidently", "chaoslib", "playwright"} & others <= absent
     if role.name == "probes":
-        assert environment_bytes(tmp_path / role.name) < PROBE_WORKER_LIMIT
+        assert environment_bytes(role_env[0]) < PROBE_WORKER_LIMIT
         assert result == "RESULT {'pass': 1, 'degraded': 0, 'fail': 0, 'error': 0}"
     assert (result is not None) == (role.name in SMOKE_RUNS)
 
@@ -166,17 +197,23 @@ def test_every_role_runs_a_flow_in_the_slow_test() -> None:
 
 
 @pytest.mark.slow
-def test_the_core_alone_names_the_missing_extra_in_one_line(tmp_path: Path) -> None:
-    python = sync_role((), tmp_path / "core")
+def test_the_core_alone_names_the_missing_extra_in_one_line(
+    tmp_path: Path, role_env: tuple[Path, dict[str, str]]
+) -> None:
+    python = _sync_alone(role_env, ())
     hint = "not installed: pip install 'traceo-jobs[drift]'"
     flow = subprocess.run(
-        [python, "-c", "import flows.drift"], cwd=tmp_path, capture_output=True, text=True
+        [python, "-c", "import flows.drift"],
+        cwd=tmp_path,
+        env=role_env[1],
+        capture_output=True,
+        text=True,
     )
     assert flow.returncode != 0 and flow.stderr.splitlines()[-1].endswith(hint), flow.stderr
     cli = subprocess.run(
         [python.parent / "traceo", "drift", "check"],
         cwd=tmp_path,
-        env={**os.environ, "TRACEO_HOME": str(tmp_path / "home")},
+        env={**role_env[1], "TRACEO_HOME": str(tmp_path / "home")},
         capture_output=True,
         text=True,
     )

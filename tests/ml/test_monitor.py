@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,17 +19,26 @@ from tasks.ml.train import fit
 MODEL = "mlmon-fraud"
 START = datetime(2026, 6, 1, tzinfo=UTC)  # a Monday
 DRIFT = START + timedelta(days=28)
+TRAIN_END = START + timedelta(days=21)
 POLICY = ModelPolicy(name=MODEL, consecutive_windows=2, min_rows=1000, cooldown_hours=72)
 
 
-@pytest.fixture
-def setup(store_engine, tmp_path):
-    repo = FeatureRepo(tmp_path / "repo")
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    """Six weeks of payments and a champion fit on the first three, built once per module."""
+    repo = FeatureRepo(tmp_path_factory.mktemp("monitor") / "repo")
     frame = generate(START, 42, 200, scenario="covariate_shift", drift_start=DRIFT, seed=9)
     write_source(repo, frame)
-    train_end = START + timedelta(days=21)
-    train = window_frame(repo, START, train_end, with_labels=True)
-    estimator = fit(train, NUMERIC_FEATURES, CATEGORICAL_FEATURES, LABEL)
+    train = window_frame(repo, START, TRAIN_END, with_labels=True)
+    return repo, fit(train, NUMERIC_FEATURES, CATEGORICAL_FEATURES, LABEL)
+
+
+@pytest.fixture
+def setup(source, store_engine, tmp_path):
+    """A copy of the module's source (tests rewrite it) and the champion registered afresh."""
+    built, estimator = source
+    repo = FeatureRepo(tmp_path / "repo")
+    shutil.copytree(built.root, repo.root)
     info = register(
         store_engine,
         MODEL,
@@ -37,7 +47,7 @@ def setup(store_engine, tmp_path):
         metrics={},
         features=FEATURES,
         train_start=START,
-        train_end=train_end,
+        train_end=TRAIN_END,
         artifact_dir=tmp_path / "models",
     )
     promote(store_engine, MODEL, info.version)
