@@ -11,14 +11,15 @@ neither is deleted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from functools import cache
-from typing import Any
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import cache, partial
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, or_, select
 
-from tasks.store.minute_codec import decode_minutes, encode_minutes
+from tasks.store.minute_codec import decode_minute_sums, decode_minutes, encode_minutes
 from tasks.store.packed_codec import PackedColumns, decode_hour, encode_hour, to_micros
 from tasks.store.packed_models import CheckPackedHour
 from tasks.store.rollup_cells import Bucket
@@ -30,6 +31,7 @@ __all__ = [
     "clear_half",
     "load_hours",
     "load_minutes",
+    "read_packed_minute_sums",
     "read_packed_minutes",
     "save_hours",
     "save_minutes",
@@ -40,6 +42,7 @@ __all__ = [
 HOUR = 3600
 HourKey = tuple[str, str, int]  # check_id, region, hour start (epoch seconds)
 _PACKED = CheckPackedHour.metadata.tables[CheckPackedHour.__tablename__]
+_T = TypeVar("_T")
 
 
 def load_hours(conn: Connection, *where: ColumnElement[bool]) -> dict[HourKey, PackedColumns]:
@@ -75,18 +78,29 @@ def save_hours(conn: Connection, hours: Mapping[HourKey, PackedColumns]) -> None
     execute_many(conn, _upsert(conn.dialect.name, _RAW_HALF), values)
 
 
-def load_minutes(conn: Connection, *where: ColumnElement[bool]) -> dict[HourKey, dict[int, Bucket]]:
-    """The packed minute rollups of the hours matching ``where``, by bucket start."""
+def load_minutes(
+    conn: Connection, *where: ColumnElement[bool], wanted: Callable[[int], bool] | None = None
+) -> dict[HourKey, dict[int, Bucket]]:
+    """The packed minute rollups of the hours matching ``where``, by bucket start (only the
+    minutes ``wanted`` accepts, if given)."""
+    return {
+        key: decoded
+        for key, decoded in _decoded(conn, where, partial(decode_minutes, wanted=wanted))
+    }
+
+
+def _decoded(
+    conn: Connection, where: Iterable[ColumnElement[bool]], decode: Callable[[int, bytes], _T]
+) -> Iterator[tuple[HourKey, _T]]:
+    """Each packed hour matching ``where`` with its minutes decoded by ``decode``."""
     stmt = select(_PACKED.c.check_id, _PACKED.c.region, _PACKED.c.hour_start, _PACKED.c.minutes)
-    out = {}
     for check, region, hour, payload in conn.execute(
         stmt.where(_PACKED.c.minutes.is_not(None), *where)
     ):
         try:
-            out[check, region, hour] = decode_minutes(hour, payload)
+            yield (check, region, hour), decode(hour, payload)
         except ValueError as exc:
             raise ValueError(f"{_PACKED.name} ({check}, {region}): {exc}") from None
-    return out
 
 
 def save_minutes(conn: Connection, hours: Mapping[HourKey, Mapping[int, Bucket]]) -> None:
@@ -114,20 +128,53 @@ def read_packed_minutes(
     conn: Connection, check_ids: Iterable[str], spans: Iterable[tuple[int, int]]
 ) -> list[tuple[str, str, int, Bucket]]:
     """Packed minute rollups of ``check_ids`` whose bucket starts in one of ``spans``."""
-    checks, pairs = sorted(set(check_ids)), [(a, b) for a, b in spans if a < b]
-    if not checks or not pairs:
+    where, wanted = _in_spans(check_ids, spans)
+    if where is None:
         return []
-    hours = load_minutes(
-        conn,
-        _PACKED.c.check_id.in_(checks),
-        or_(*(and_(_PACKED.c.hour_start > a - HOUR, _PACKED.c.hour_start < b) for a, b in pairs)),
-    )
     return [
         (check, region, start, bucket)
-        for (check, region, _), buckets in hours.items()
+        for (check, region, _), buckets in _decoded(
+            conn, where, partial(decode_minutes, wanted=wanted)
+        )
         for start, bucket in buckets.items()
-        if any(a <= start < b for a, b in pairs)
     ]
+
+
+def read_packed_minute_sums(
+    conn: Connection, check_ids: Iterable[str], spans: Iterable[tuple[int, int]]
+) -> list[tuple[str, str, int, list[int], list[int | None]]]:
+    """``(check, region, bucket start, counts, latest starts)`` of the packed minutes of
+    ``check_ids`` in ``spans``, by verdict (see :mod:`tasks.store.minute_codec`)."""
+    where, wanted = _in_spans(check_ids, spans)
+    if where is None:
+        return []
+    return [
+        (check, region, start, counts, lasts)
+        for (check, region, _), minutes in _decoded(
+            conn, where, partial(decode_minute_sums, wanted=wanted)
+        )
+        for start, counts, lasts in minutes
+    ]
+
+
+def _in_spans(
+    check_ids: Iterable[str], spans: Iterable[tuple[int, int]]
+) -> tuple[list[ColumnElement[bool]] | None, Callable[[int], bool]]:
+    """The packed hours of ``check_ids`` overlapping ``spans``, and the minutes inside them."""
+    checks, pairs = sorted(set(check_ids)), sorted((a, b) for a, b in spans if a < b)
+    starts = [a for a, _ in pairs]
+
+    def inside(minute: int) -> bool:  # spans may be long (days of minutes): no set of them
+        i = bisect_right(starts, minute)
+        return any(minute < b for _, b in pairs[:i])
+
+    if not checks or not pairs:
+        return None, inside
+    where = [
+        _PACKED.c.check_id.in_(checks),
+        or_(*(and_(_PACKED.c.hour_start > a - HOUR, _PACKED.c.hour_start < b) for a, b in pairs)),
+    ]
+    return where, inside
 
 
 def take_minutes(conn: Connection, minutes: Iterable[tuple[str, str, int]]) -> None:

@@ -31,7 +31,7 @@ from sqlalchemy import (
     select,
 )
 
-from tasks.store.packed_hours import read_packed_minutes
+from tasks.store.packed_hours import read_packed_minute_sums, read_packed_minutes
 from tasks.store.rollup_cells import VERDICT_COLUMNS, Bucket
 from tasks.store.rollup_models import CheckRollup
 from tasks.store.rollups import DAY, MINUTE
@@ -180,14 +180,15 @@ def read_rollup_sums(
             .group_by(_ROLLUPS.c.check_id, _ROLLUPS.c.region, segment)
         )
         rows = list(conn.execute(stmt).all())
-    packed = _packed_minutes(conn, checks, ranges) if cuts else []
+    packed = _packed_minute_sums(conn, checks, ranges) if cuts else []
     if packed:
-        edges = np.array(cuts, dtype=np.int64)
+        starts = np.fromiter((m[2] for m in packed), dtype=np.int64, count=len(packed))
+        segments = np.searchsorted(np.array(cuts, dtype=np.int64), starts, side="right")
         rows = _merged(
             rows,
             [
-                (c, r, int(np.searchsorted(edges, b, side="right")), bucket)
-                for c, r, b, bucket in packed
+                (c, r, segment, counts, lasts)
+                for (c, r, _, counts, lasts), segment in zip(packed, segments.tolist(), strict=True)
             ],
             with_last=True,
         )
@@ -235,14 +236,16 @@ def read_daily_sums(
             .group_by(_ROLLUPS.c.check_id, day)
         )
         rows = list(conn.execute(stmt).all())
-    packed = _packed_minutes(conn, checks, ranges)
+    packed = _packed_minute_sums(conn, checks, ranges)
     if packed:
-        by_day = [(c, (b - first_day) // DAY, bucket) for c, _, b, bucket in packed]
         rows = [
             (r[0], *r[2:])
             for r in _merged(
                 [(r[0], "", *r[1:]) for r in rows],
-                [(c, "", day, bucket) for c, day, bucket in by_day],
+                [
+                    (c, "", (b - first_day) // DAY, counts, lasts)
+                    for c, _, b, counts, lasts in packed
+                ],
                 with_last=False,
             )
         ]
@@ -262,19 +265,30 @@ def _packed_minutes(
     return read_packed_minutes(conn, checks, spans) if spans and checks else []
 
 
+def _packed_minute_sums(
+    conn: Connection, checks: Sequence[str], ranges: Ranges
+) -> list[tuple[str, str, int, list[int], list[int | None]]]:
+    """Verdict counts and latest starts of the packed minutes of ``checks`` in
+    ``ranges[MINUTE]``."""
+    spans = list(ranges.get(MINUTE, ()))
+    return read_packed_minute_sums(conn, checks, spans) if spans and checks else []
+
+
 def _merged(
-    rows: Sequence[Any], packed: Sequence[tuple[str, str, int, Bucket]], with_last: bool
+    rows: Sequence[Any],
+    packed: Sequence[tuple[str, str, int, list[int], list[int | None]]],
+    with_last: bool,
 ) -> list[tuple[Any, ...]]:
-    """SQL sums ``(check, region, group, counts..., [lasts...])`` with packed buckets added to
-    their ``(check, region, group)``: counts add, latest starts are the maximum."""
+    """SQL sums ``(check, region, group, counts..., [lasts...])`` with packed minutes' counts and
+    latest starts added to their ``(check, region, group)``: counts add, latest starts are the
+    maximum."""
     n = len(VERDICT_COLUMNS)
     sums: dict[tuple[Any, ...], list[Any]] = {tuple(r[:3]): list(r[3:]) for r in rows}
-    for check, region, group, bucket in packed:
-        row = bucket.as_row()
+    for check, region, group, counts, lasts in packed:
         held = sums.setdefault((check, region, group), [0] * n + ([None] * n if with_last else []))
-        for i, verdict in enumerate(VERDICT_COLUMNS):
-            held[i] = (held[i] or 0) + row[f"{verdict}_count"]
-            last = row[f"last_{verdict}_at"]
+        for i in range(n):
+            held[i] = (held[i] or 0) + counts[i]
+            last = lasts[i]
             if with_last and last is not None:
                 held[n + i] = last if held[n + i] is None else max(held[n + i], last)
     return [(*key, *values) for key, values in sums.items()]
