@@ -126,3 +126,12 @@ def scenario(
 
 def monitor(name: str, dimension: str, **fields: Any) -> Monitor:
     return Monitor(name=name, dimension=dimension, **fields)
+
+
+# One monitor per dimension (and both metrics): what the engine-equality tests compare.
+EVERY_DIMENSION = [
+    monitor("total", "total"),
+    monitor("services", "service"),
+    monitor("accounts", "sub_account", metric="BilledCost"),
+    monitor("teams", "tag", tag="team"),
+]

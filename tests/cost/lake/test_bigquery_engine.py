@@ -22,16 +22,18 @@ from tasks.cost.lake import Lake, LakeQuery
 from tasks.cost.lake.bigquery import BigQueryEngine
 from tasks.errors import ConfigurationError
 from tasks.store import get_engine
-from tests.cost.anomaly.helpers import EC2_US, START, cost_line, insert_lines, monitor, scenario
+from tests.cost.anomaly.helpers import (
+    EC2_US,
+    EVERY_DIMENSION,
+    START,
+    cost_line,
+    insert_lines,
+    scenario,
+)
 
 LAST = START + timedelta(days=20)
 TABLE = ("acme-billing", "finops", "cost_lines")
-MONITORS = [
-    monitor("total", "total"),
-    monitor("services", "service"),
-    monitor("accounts", "sub_account", metric="BilledCost"),
-    monitor("teams", "tag", tag="team"),
-]
+MONITORS = EVERY_DIMENSION
 
 
 @pytest.fixture

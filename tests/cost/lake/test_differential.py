@@ -16,20 +16,15 @@ from tasks.cost.anomaly.detect import detect_anomalies
 from tasks.cost.anomaly.series import load_breakdown, load_charges, load_monitor_series
 from tests.cost.anomaly.helpers import (
     EC2_US,
+    EVERY_DIMENSION,
     START,
     THROUGH,
     cost_line,
     insert_lines,
-    monitor,
     scenario,
 )
 
-MONITORS = [
-    monitor("total", "total"),
-    monitor("services", "service"),
-    monitor("accounts", "sub_account", metric="BilledCost"),
-    monitor("teams", "tag", tag="team"),
-]
+MONITORS = EVERY_DIMENSION
 
 
 @pytest.fixture

@@ -36,18 +36,20 @@ from tasks.errors import ConfigurationError
 from tasks.extras import EXTRA_MODULES
 from tasks.settings import get_settings
 from tasks.store import get_engine
-from tests.cost.anomaly.helpers import EC2_US, START, cost_line, insert_lines, monitor
+from tests.cost.anomaly.helpers import (
+    EC2_US,
+    EVERY_DIMENSION,
+    START,
+    cost_line,
+    insert_lines,
+    monitor,
+)
 from tests.cost.anomaly.helpers import scenario as seasonal
 from tests.cost.helpers import SAMPLE, focus_row
 from tests.services import require_spark
 
 SEPTEMBER = (date(2024, 9, 1), date(2024, 10, 1))
-MONITORS = [
-    monitor("total", "total"),
-    monitor("services", "service"),
-    monitor("accounts", "sub_account", metric="BilledCost"),
-    monitor("teams", "tag", tag="team"),
-]
+MONITORS = EVERY_DIMENSION
 
 
 _TOKEN = "traceo-test-token"
