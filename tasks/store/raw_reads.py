@@ -31,7 +31,7 @@ EXTRA_FIELDS = tuple(f for f in DICT_FIELDS if f not in ("verdict", "simulated")
 
 @dataclass(frozen=True)
 class RawRows:
-    """Raw results as aligned numpy columns, ordered by start (then check and region).
+    """Raw results as aligned numpy columns, ordered by start (then check, region and slot).
 
     ``scheduled_us`` and ``started_us`` are epoch microseconds; ``duration_ms`` is NaN where no
     request was made; ``extra`` holds the :data:`EXTRA_FIELDS` the reader asked for.
@@ -131,7 +131,7 @@ def _read_hot(
             *(_RAW.c[f] for f in extra),
         )
         .select_from(source)
-        .order_by(_RAW.c.started_at, _RAW.c.check_id, _RAW.c.region)
+        .order_by(_RAW.c.started_at, _RAW.c.check_id, _RAW.c.region, _RAW.c.scheduled_at)
     )
     if start is not None:
         stmt = stmt.where(_RAW.c.started_at >= start)

@@ -20,11 +20,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Text, bindparam, cast, select
 
+from tasks.store.cell_frames import CellFrame
 from tasks.store.locks import lock_check_pairs
 from tasks.store.marks import get_mark
 from tasks.store.packed_hours import read_packed_minutes, take_minutes
 from tasks.store.raw_reads import read_raw
-from tasks.store.rollup_cells import VERDICT_COLUMNS, Bucket, latency_codes
+from tasks.store.rollup_cells import VERDICT_COLUMNS, Bucket
 from tasks.store.rollup_models import CheckRollup
 from tasks.store.sql import dialect_insert, execute_many
 
@@ -76,19 +77,22 @@ def refresh_rollups(
         return 0
     lock_check_pairs(conn, {(c, r) for c, r, _ in keys})
     minutes = len(keys)
-    buckets = _from_raw(conn, keys)
+    frame = _from_raw(conn, keys)
     take_minutes(conn, keys)  # a recomputed minute is a hot row until compaction packs it again
-    _replace(conn, MINUTE, keys, buckets)
+    _replace(conn, MINUTE, keys, frame.rows(keys))
     for finer, resolution in pairwise(RESOLUTIONS):
         keys = {(c, r, b - b % resolution) for c, r, b in keys}
         inside = {
             k for k in keys if complete and complete[0] <= k[2] and k[2] + resolution <= complete[1]
         }
-        buckets = {
-            **_summed(buckets, resolution, inside),
-            **_from_finer(conn, finer, resolution, keys - inside),
-        }
-        _replace(conn, resolution, keys, buckets)
+        # Wholly inside a complete span, a coarser bucket is its minutes' cells regrouped; the
+        # others are summed from the finer rows stored around the recomputed ones.
+        frame = frame.coarsened(resolution)
+        rows = frame.rows(inside) if inside else {}
+        rows.update(
+            (k, b.as_row()) for k, b in _from_finer(conn, finer, resolution, keys - inside).items()
+        )
+        _replace(conn, resolution, keys, rows)
     return minutes
 
 
@@ -97,39 +101,11 @@ def _span(keys: set[Key], width: int) -> tuple[list[str], int, int]:
     return sorted({c for c, _, _ in keys}), min(starts), max(starts) + width
 
 
-def _from_raw(conn: Connection, keys: set[Key]) -> dict[Key, Bucket]:
+def _from_raw(conn: Connection, keys: set[Key]) -> CellFrame:
+    """The minute cells of the raw results in ``keys``' span (rows outside ``keys`` included:
+    :meth:`CellFrame.rows` is asked for the keys)."""
     checks, start, end = _span(keys, MINUTE)
-    rows = read_raw(conn, checks, _dt(start), _dt(end))
-    if not len(rows):
-        return {}
-    buckets: dict[Key, Bucket] = {k: Bucket() for k in keys}
-    started = rows.started_s
-    codes = latency_codes(rows.duration_ms)
-    for check, region, at, verdict, code, ms in zip(
-        rows.check_id.tolist(),
-        rows.region.tolist(),
-        started.tolist(),
-        rows.verdict.tolist(),
-        codes.tolist(),
-        rows.duration_ms.tolist(),
-        strict=True,
-    ):
-        bucket = buckets.get((check, region, at - at % MINUTE))
-        if bucket is not None:
-            bucket.add_result(verdict, code, ms, at)
-    return {k: b for k, b in buckets.items() if b.cells}
-
-
-def _summed(finer: dict[Key, Bucket], resolution: int, keys: set[Key]) -> dict[Key, Bucket]:
-    """The buckets ``keys`` summed from ``finer`` buckets held in memory."""
-    buckets: dict[Key, Bucket] = {}
-    if not keys:
-        return buckets
-    for (check, region, start), bucket in finer.items():
-        key = (check, region, start - start % resolution)
-        if key in keys:
-            buckets.setdefault(key, Bucket()).add_bucket(bucket)
-    return buckets
+    return CellFrame.from_raw(read_raw(conn, checks, _dt(start), _dt(end)), MINUTE)
 
 
 def _from_finer(conn: Connection, finer: int, resolution: int, keys: set[Key]) -> dict[Key, Bucket]:
@@ -169,9 +145,11 @@ def _from_finer(conn: Connection, finer: int, resolution: int, keys: set[Key]) -
     return buckets
 
 
-def _replace(conn: Connection, resolution: int, keys: set[Key], buckets: dict[Key, Bucket]) -> None:
-    """Make the stored buckets ``keys`` equal ``buckets``: upsert those with data, drop the rest."""
-    empty = [{"c": c, "r": r, "b": b} for c, r, b in keys if (c, r, b) not in buckets]
+def _replace(
+    conn: Connection, resolution: int, keys: set[Key], rows: dict[Key, dict[str, Any]]
+) -> None:
+    """Make the stored buckets ``keys`` equal ``rows``: upsert those with data, drop the rest."""
+    empty = [{"c": c, "r": r, "b": b} for c, r, b in keys if (c, r, b) not in rows]
     if empty:
         conn.execute(
             _ROLLUPS.delete().where(
@@ -182,11 +160,11 @@ def _replace(conn: Connection, resolution: int, keys: set[Key], buckets: dict[Ke
             ),
             empty,
         )
-    if not buckets:
+    if not rows:
         return
     values = [
-        {"check_id": c, "region": r, "resolution": resolution, "bucket_start": b, **x.as_row()}
-        for (c, r, b), x in buckets.items()
+        {"check_id": c, "region": r, "resolution": resolution, "bucket_start": b, **row}
+        for (c, r, b), row in rows.items()
     ]
     execute_many(conn, _upsert(conn.dialect.name), values)
 
