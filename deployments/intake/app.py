@@ -25,16 +25,18 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
+from starlette.types import Receive, Scope, Send
 
 from deployments.intake.allowlist import Allowlist, NotAllowedError
 from deployments.intake.body import BodyTooLargeError, IncompleteBodyError
-from deployments.intake.dsr import DSR_OPERATION, DSR_ROUTE, DsrEndpoint
+from deployments.intake.dsr import DSR_OPERATION, DSR_ROUTE, DsrEndpoint, dsr_source
 from deployments.intake.files import files_router
 from deployments.intake.fulfilment import DEFAULT_CAPACITY, FulfilmentQueue
 from deployments.intake.payloads import jira_fields_from_env, parse_body
@@ -84,6 +86,21 @@ def load_secrets() -> dict[str, str]:
     return secrets
 
 
+class _IntakeApp(FastAPI):
+    """FastAPI, but the DSR webhook is answered before any of its per-request machinery."""
+
+    def __init__(self, dsr: DsrEndpoint, **options: Any) -> None:
+        super().__init__(**options)
+        self._dsr = dsr
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        source = dsr_source(scope)
+        if source is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await self._dsr(source, scope, receive, send)
+
+
 def create_app(
     engine: Engine,
     starter: DeploymentStarter,
@@ -115,12 +132,7 @@ def create_app(
             await writer.stop()
             fulfilment.stop()
 
-    app = FastAPI(
-        title="Traceo intake", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
-    )
-    app.state.fulfilment = fulfilment
-    app.add_middleware(
-        DsrEndpoint,
+    dsr = DsrEndpoint(
         engine=engine,
         writer=writer,
         fulfilment=fulfilment,
@@ -128,6 +140,15 @@ def create_app(
         clock=clock,
         jira_fields=fields,
     )
+    app = _IntakeApp(
+        dsr,
+        title="Traceo intake",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.fulfilment = fulfilment
     if files_home is not None:
         app.include_router(files_router(files_home))
 

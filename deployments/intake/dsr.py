@@ -1,11 +1,12 @@
-"""The data-subject request webhook, ``POST /v1/dsr/{source}``, served ahead of FastAPI's routing.
+"""The data-subject request webhook, ``POST /v1/dsr/{source}``, answered ahead of FastAPI.
 
-Every signed webhook takes this path, and FastAPI's work per request (its exception and
-exit-stack middleware, routing, request wrappers, dependency solving) cost one about as much of
-the event loop as the webhook's own checks did (docs/intake.md, "Throughput"). So
-:class:`DsrEndpoint` is a plain ASGI app placed in front of FastAPI's router: it answers every
-request to ``/v1/dsr/<source>`` and hands anything else on. FastAPI's server-error middleware
-stays outside it; the schema FastAPI publishes describes it with :data:`DSR_OPERATION`.
+Every signed webhook takes this path, and FastAPI's work per request (its telemetry check,
+error and exit-stack middleware, routing, request wrappers, dependency solving) cost one about
+as much of the event loop as the webhook's own checks did (docs/intake.md, "Throughput"). So the
+intake app hands every request whose path is ``/v1/dsr/<source>`` (:func:`dsr_source`) to
+:class:`DsrEndpoint`, a plain ASGI handler, before FastAPI sees it; the schema FastAPI publishes
+describes it with :data:`DSR_OPERATION`. An exception it does not handle reaches the server,
+which answers 500 and logs it, as FastAPI's error middleware would.
 
 Answers: 202 with the request id and due date for a new ticket; 200 with only
 ``{"duplicate": true}`` for a ticket already stored (the sender learns nothing about the
@@ -30,7 +31,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from deployments.intake.body import BodyTooLargeError, IncompleteBodyError
 from deployments.intake.fulfilment import FulfilmentQueue
@@ -48,7 +49,7 @@ from deployments.intake.signing import SIGNED_SOURCES, SignatureError
 from deployments.intake.writer import RequestWriter, WriterBusyError
 from tasks.privacy.requests import InvalidRequestError, PendingRequest, ReplayedDeliveryError
 
-__all__ = ["DSR_OPERATION", "DSR_ROUTE", "DsrEndpoint"]
+__all__ = ["DSR_OPERATION", "DSR_ROUTE", "DsrEndpoint", "dsr_source"]
 
 logger = logging.getLogger("traceo.intake")
 
@@ -69,7 +70,7 @@ DSR_OPERATION: dict[str, Any] = {
 }
 
 
-def _source(scope: Scope) -> str | None:
+def dsr_source(scope: Scope) -> str | None:
     """The ``{source}`` of a request to :data:`DSR_ROUTE`, else None (not ours)."""
     if scope["type"] != "http" or not scope["path"].startswith(_PREFIX):
         return None
@@ -84,11 +85,10 @@ def _headers(scope: Scope) -> dict[str, str]:
 
 
 class DsrEndpoint:
-    """Answers ``POST /v1/dsr/{source}``; passes every other request to ``app``."""
+    """Answers the requests to :data:`DSR_ROUTE`."""
 
     def __init__(
         self,
-        app: ASGIApp,
         *,
         engine: Engine,
         writer: RequestWriter,
@@ -97,7 +97,6 @@ class DsrEndpoint:
         clock: Callable[[], datetime],
         jira_fields: Mapping[str, str],
     ) -> None:
-        self._app = app
         self._engine = engine
         self._writer = writer
         self._fulfilment = fulfilment
@@ -105,11 +104,8 @@ class DsrEndpoint:
         self._clock = clock
         self._jira_fields = jira_fields
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        source = _source(scope)
-        if source is None:
-            await self._app(scope, receive, send)
-            return
+    async def __call__(self, source: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a request to ``/v1/dsr/<source>`` (``source`` from :func:`dsr_source`)."""
         response: Response
         if scope["method"] != "POST":
             response = error(405, "method not allowed", {"Allow": "POST"})

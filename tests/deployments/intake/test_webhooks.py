@@ -183,6 +183,13 @@ def test_unknown_source_is_404(intake):
     assert intake.client.post("/v1/dsr/email", content=b"{}").status_code == 404
 
 
+def test_webhook_paths_outside_the_route_are_not_answered_by_it(intake):
+    get = intake.client.get("/v1/dsr/generic")
+    assert (get.status_code, get.headers["allow"]) == (405, "POST")
+    assert intake.client.post("/v1/dsr/generic/more", content=b"{}").status_code == 404
+    assert intake.client.post("/v1/dsr/", content=b"{}").status_code == 404
+
+
 def test_jira_field_names_are_configurable(tmp_path, monkeypatch):
     monkeypatch.setenv("TRACEO_INTAKE_JIRA_FIELDS", json.dumps({"email": "customfield_10051"}))
     payload = dsr_payload("jira", "PRIV-3", phone=None)
