@@ -47,7 +47,12 @@ from deployments.intake.signed import (
 )
 from deployments.intake.signing import SIGNED_SOURCES, SignatureError
 from deployments.intake.writer import RequestWriter, WriterBusyError
-from tasks.privacy.requests import InvalidRequestError, PendingRequest, ReplayedDeliveryError
+from tasks.privacy.requests import (
+    CreatedRequest,
+    InvalidRequestError,
+    PendingRequest,
+    ReplayedDeliveryError,
+)
 
 __all__ = ["DSR_OPERATION", "DSR_ROUTE", "DsrEndpoint", "dsr_source"]
 
@@ -68,6 +73,21 @@ DSR_OPERATION: dict[str, Any] = {
     },
     **SIGNED_JSON_BODY,
 }
+
+
+def _accepted(created: CreatedRequest) -> Response:
+    """202 ``{"request_id", "status", "due_at", "duplicate": false}``, as JSONResponse renders it.
+
+    The answer nearly every webhook gets, formatted directly: JSONResponse's encoder costs a
+    webhook about 5 µs more, and the values (a UUID, a status name, an ISO 8601 time) need no
+    escaping.
+    """
+    body = b'{"request_id":"%s","status":"%s","due_at":"%s","duplicate":false}' % (
+        created.public_id.encode(),
+        created.status.encode(),
+        created.due_at.isoformat().encode(),
+    )
+    return Response(body, 202, media_type="application/json")
 
 
 def dsr_source(scope: Scope) -> str | None:
@@ -146,10 +166,4 @@ class DsrEndpoint:
             # The sender's retry must reach the store (and be a duplicate), not be a "replay".
             await run_in_threadpool(forget_delivery, self._engine, source, delivery_id)
             return busy("the request was recorded; retrying is safe")
-        answer = {
-            "request_id": created.public_id,
-            "status": created.status,
-            "due_at": created.due_at.isoformat(),
-            "duplicate": False,
-        }
-        return JSONResponse(answer, status_code=202)
+        return _accepted(created)

@@ -33,7 +33,9 @@ def test_signed_request_is_stored_answered_202_and_started_with_only_its_id(
 ):
     response = intake_any_store.dsr(source, dsr_payload(source, "T-9"))
     assert response.status_code == 202, response.text
+    assert response.headers["content-type"] == "application/json"
     answer = response.json()
+    assert set(answer) == {"request_id", "status", "due_at", "duplicate"}
     request_id = answer["request_id"]
     assert answer["status"] == "received" and answer["duplicate"] is False
     assert answer["due_at"].startswith("2026-02-28")  # GDPR: Jan 31 + one month
