@@ -8,7 +8,7 @@ off at the limit; a declared length over the limit is refused before a byte is r
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from starlette.types import Receive
 
 from tasks.errors import PermanentError
 
@@ -32,23 +32,24 @@ def _declared_too_large(declared: str | None) -> bool:
     return len(declared) > len(str(MAX_BODY_BYTES)) or int(declared) > MAX_BODY_BYTES
 
 
-async def read_body(request: Request) -> bytes:
-    """The whole body of ``request``, at most :data:`MAX_BODY_BYTES` of it ever held.
+async def read_body(receive: Receive, content_length: str | None) -> bytes:
+    """The whole body from ``receive``, at most :data:`MAX_BODY_BYTES` of it ever held.
 
     Reads the ASGI messages themselves (Starlette's ``request.stream()`` is an async generator,
-    which costs a webhook more than the reading does).
+    which costs a webhook more than the reading does). ``content_length`` is the header as sent,
+    if any: only a help to refuse early, never trusted.
 
     Raises:
         BodyTooLargeError: the declared or the received length passes the limit.
         IncompleteBodyError: the client disconnected mid-body.
     """
     too_large = BodyTooLargeError(f"body larger than {MAX_BODY_BYTES} bytes")
-    if _declared_too_large(request.headers.get("content-length")):
+    if _declared_too_large(content_length):
         raise too_large
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await request.receive()
+        message = await receive()
         if message["type"] == "http.disconnect":
             raise IncompleteBodyError("client disconnected before the end of the body")
         chunk = message.get("body", b"")

@@ -24,7 +24,10 @@ __all__ = ["BATCH", "DEFAULT_CAPACITY", "DEFAULT_WORKERS", "LINGER_S", "Fulfilme
 
 logger = logging.getLogger("traceo.intake")
 
-DEFAULT_CAPACITY = 256
+# As many as the request writer may hold (deployments.intake.writer.DEFAULT_CAPACITY): a burst
+# the writer accepted is not refused at the hand-over because the workers were held up for a
+# moment (ids are ~40 bytes each; while the Prefect API is down the queue fills either way).
+DEFAULT_CAPACITY = 1024
 DEFAULT_WORKERS = 2
 # Ids a worker takes at once: their starts are recorded in one store transaction, so a burst
 # costs the store a few writes instead of one per request. A worker that wakes with less than a

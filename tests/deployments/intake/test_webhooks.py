@@ -33,7 +33,9 @@ def test_signed_request_is_stored_answered_202_and_started_with_only_its_id(
 ):
     response = intake_any_store.dsr(source, dsr_payload(source, "T-9"))
     assert response.status_code == 202, response.text
+    assert response.headers["content-type"] == "application/json"
     answer = response.json()
+    assert set(answer) == {"request_id", "status", "due_at", "duplicate"}
     request_id = answer["request_id"]
     assert answer["status"] == "received" and answer["duplicate"] is False
     assert answer["due_at"].startswith("2026-02-28")  # GDPR: Jan 31 + one month
@@ -181,6 +183,13 @@ def test_store_down_is_503_and_the_sender_can_retry():
 
 def test_unknown_source_is_404(intake):
     assert intake.client.post("/v1/dsr/email", content=b"{}").status_code == 404
+
+
+def test_webhook_paths_outside_the_route_are_not_answered_by_it(intake):
+    get = intake.client.get("/v1/dsr/generic")
+    assert (get.status_code, get.headers["allow"]) == (405, "POST")
+    assert intake.client.post("/v1/dsr/generic/more", content=b"{}").status_code == 404
+    assert intake.client.post("/v1/dsr/", content=b"{}").status_code == 404
 
 
 def test_jira_field_names_are_configurable(tmp_path, monkeypatch):
