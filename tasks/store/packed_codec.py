@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -164,6 +164,27 @@ def _from_json(field: str, value: Any) -> Any:
     return value
 
 
+_SCALARS = (str, int, bool, type(None))
+
+
+def _dictionary_key(value: Any) -> Hashable:
+    """A key equal for two values exactly when their JSON is: a value of an hour's dictionary is
+    looked up once per result, and JSON-encoding every one was most of a compaction's time.
+
+    Types are part of the key (``True == 1`` in Python, not in JSON); floats go by ``repr``
+    (``0.0 == -0.0``); a flat object of such values keys by its sorted items; anything else by
+    its JSON text.
+    """
+    kind = type(value)
+    if kind in _SCALARS:
+        return (kind, value)
+    if kind is float:
+        return (kind, repr(value))
+    if kind is dict and all(type(k) is str and type(v) in _SCALARS for k, v in value.items()):
+        return (kind, tuple(sorted((k, type(v), v) for k, v in value.items())))
+    return (object, json.dumps(value, sort_keys=True))
+
+
 def encode_hour(hour_start: int, columns: PackedColumns) -> bytes:
     """The packed bytes of ``columns``, results that all started in the hour at ``hour_start``.
 
@@ -184,12 +205,12 @@ def encode_hour(hour_start: int, columns: PackedColumns) -> bytes:
         _shuffled(columns.duration_ms[order], _DURATION),
     ]
     for field in DICT_FIELDS:
-        keys: dict[str, int] = {}
+        keys: dict[Hashable, int] = {}
         distinct: list[Any] = []
         codes = np.empty(len(order), dtype=np.int64)
         for i, value in enumerate(columns.values[field][order]):
             plain = _to_json(field, value)
-            key = json.dumps(plain, sort_keys=True)
+            key = _dictionary_key(plain)
             code = keys.get(key)
             if code is None:
                 code = keys[key] = len(distinct)

@@ -77,3 +77,20 @@ def test_take_and_concat_keep_rows_aligned() -> None:
     even = cols.take(np.arange(len(cols)) % 2 == 0)
     merged = PackedColumns.concat([odd, even])
     assert decode_hour(H, encode_hour(H, merged)).rows() == hour_of_rows()
+
+
+def test_values_equal_in_python_but_not_in_json_come_back_as_they_were() -> None:
+    rows = hour_of_rows()
+    details = [{"ok": True}, {"ok": 1}, {"ok": 1.0}, {"ok": -0.0}, {"ok": 0.0}, {"a": 1, "b": "x"}]
+    for row, detail in zip(rows, details, strict=False):
+        row["detail"] = detail
+    rows[-1]["detail"] = {"b": "x", "a": 1}  # the same JSON as another, keys in another order
+    rows[-2]["status_code"] = True
+
+    back = decode_hour(H, encode_hour(H, PackedColumns.from_rows(rows))).rows()
+
+    def typed(value: object) -> str:
+        return repr(value) if not isinstance(value, dict) else repr(sorted(value.items()))
+
+    assert [typed(r["detail"]) for r in back] == [typed(r["detail"]) for r in rows]
+    assert [typed(r["status_code"]) for r in back] == [typed(r["status_code"]) for r in rows]
