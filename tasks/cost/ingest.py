@@ -140,7 +140,7 @@ def ingest_source(
         raise ValueError(f"empty period: {start} .. {end} (the end is exclusive)")
     run_id = str(uuid.uuid4())
     started = datetime.now(UTC)
-    use_jemalloc()  # a third less CPU than mimalloc for the chunks' buffers (see arrow_pool)
+    use_jemalloc()  # mimalloc spent a third of the ingestion's CPU in the kernel (arrow_pool)
     try:
         # Fetch the first chunk (all of an API source's) before the transaction opens, so API
         # calls and their backoff do not hold it; files stream chunk by chunk inside it, the
