@@ -29,6 +29,7 @@ from tasks.store.minute_codec import (
 from tasks.store.packed_codec import (
     PackedColumns,
     decode_hour,
+    decode_starts,
     encode_hour,
     to_micros,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "HourKey",
     "PackedMinuteSums",
     "clear_half",
+    "held_minutes",
     "load_hours",
     "load_minutes",
     "read_packed_minute_sums",
@@ -240,6 +242,26 @@ def _in_spans(
         ),
     ]
     return where, inside
+
+
+def held_minutes(conn: Connection, start: int, end: int) -> set[tuple[str, str, int]]:
+    """Every ``(check, region, minute)`` in ``[start, end)`` with a packed raw result or a
+    packed minute rollup: only the raw starts and the minutes' sums are decoded."""
+    stmt = select(
+        _PACKED.c.check_id, _PACKED.c.region, _PACKED.c.hour_start, _PACKED.c.raw, _PACKED.c.minutes
+    ).where(_PACKED.c.hour_start > start - HOUR, _PACKED.c.hour_start < end)
+    held: set[tuple[str, str, int]] = set()
+    for check, region, hour, raw, minutes in conn.execute(stmt):
+        try:
+            found = [decode_starts(hour, raw) // 1_000_000] if raw is not None else []
+            if minutes is not None:
+                found.append(decode_minute_sums(hour, minutes).start)
+        except ValueError as exc:
+            raise ValueError(f"{_PACKED.name} ({check}, {region}): {exc}") from None
+        at = np.concatenate(found or [np.empty(0, np.int64)])
+        at = np.unique(at - at % 60)
+        held.update((check, region, m) for m in at[(at >= start) & (at < end)].tolist())
+    return held
 
 
 def take_minutes(conn: Connection, minutes: Iterable[tuple[str, str, int]]) -> None:

@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, select
 
 from tasks.store.marks import delete_mark, get_mark, set_mark
-from tasks.store.packed_hours import HOUR, load_minutes
-from tasks.store.packed_models import CheckPackedHour
-from tasks.store.raw_reads import read_raw
+from tasks.store.models import CheckResult
+from tasks.store.packed_hours import held_minutes
 from tasks.store.rollup_models import CheckRollup
 from tasks.store.rollups import MINUTE, raw_cutoff, refresh_rollups
+from tasks.store.sql import epoch_seconds
 
 __all__ = ["RebuildReport", "rebuild_rollups"]
 
@@ -74,11 +74,20 @@ def rebuild_rollups(
 
 def _minutes_held(conn: Connection, start: int, end: int) -> set[tuple[str, str, int]]:
     """Every (check, region, minute) in [start, end) with a raw result or a minute rollup, hot
-    or packed."""
-    raw = read_raw(conn, None, datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
-    started = raw.started_s
-    minutes = (started - started % MINUTE).tolist()
-    held = set(zip(raw.check_id.tolist(), raw.region.tolist(), minutes, strict=True))
+    or packed; hot rows' minutes are found by the database, no result read whole."""
+    raw = CheckResult.__table__
+    minute = epoch_seconds(conn.dialect.name, raw.c.started_at) // MINUTE
+    held = {
+        (check, region, m * MINUTE)
+        for check, region, m in conn.execute(
+            select(raw.c.check_id, raw.c.region, minute)
+            .where(
+                raw.c.started_at >= datetime.fromtimestamp(start, UTC),
+                raw.c.started_at < datetime.fromtimestamp(end, UTC),
+            )
+            .distinct()
+        )
+    }
     rollups = CheckRollup.__table__
     held.update(
         tuple(row)
@@ -90,13 +99,4 @@ def _minutes_held(conn: Connection, start: int, end: int) -> set[tuple[str, str,
             )
         )
     )
-    hours = load_minutes(
-        conn, CheckPackedHour.hour_start > start - HOUR, CheckPackedHour.hour_start < end
-    )
-    held.update(
-        (check, region, minute)
-        for (check, region, _), buckets in hours.items()
-        for minute in buckets
-        if start <= minute < end
-    )
-    return held
+    return held | held_minutes(conn, start, end)
