@@ -39,6 +39,7 @@ __all__ = [
     "FORMAT_VERSION",
     "PackedColumns",
     "decode_hour",
+    "decode_starts",
     "encode_hour",
     "from_micros",
     "object_array",
@@ -231,16 +232,8 @@ def decode_hour(hour_start: int, payload: bytes) -> PackedColumns:
     Raises:
         ValueError: the payload is of an unknown format version or damaged.
     """
-    if not payload or payload[0] != FORMAT_VERSION:
-        version = payload[0] if payload else None
-        raise ValueError(f"packed hour {hour_start}: unknown format version {version}")
-    try:
-        body = zlib.decompress(payload[1:])
-        (length,) = _LENGTH.unpack_from(body)
-        header = json.loads(body[_LENGTH.size : _LENGTH.size + length])
-    except (zlib.error, struct.error, ValueError) as exc:
-        raise ValueError(f"packed hour {hour_start} is damaged: {exc}") from None
-    n, at = int(header["n"]), _LENGTH.size + length
+    body, header, at = _opened(hour_start, payload)
+    n = int(header["n"])
     deltas, at = _unshuffled(body, at, n, _STARTED)
     lag, at = _unshuffled(body, at, n, _LAG)
     duration, at = _unshuffled(body, at, n, _DURATION)
@@ -251,3 +244,29 @@ def decode_hour(hour_start: int, payload: bytes) -> PackedColumns:
         table = object_array([_from_json(field, v) for v in header["dicts"][field]])
         values[field] = table[codes.astype(np.int64)] if n else object_array([])
     return PackedColumns(started - lag, started, duration, values)
+
+
+def decode_starts(hour_start: int, payload: bytes) -> np.ndarray:
+    """Only the starts (epoch microseconds, ascending) of the results packed by
+    :func:`encode_hour`: the first column, no other decoded.
+
+    Raises:
+        ValueError: the payload is of an unknown format version or damaged.
+    """
+    body, header, at = _opened(hour_start, payload)
+    deltas, _ = _unshuffled(body, at, int(header["n"]), _STARTED)
+    return hour_start * 1_000_000 + np.cumsum(deltas.astype(np.int64))
+
+
+def _opened(hour_start: int, payload: bytes) -> tuple[bytes, dict[str, Any], int]:
+    """The decompressed body, its header and where the columns start."""
+    if not payload or payload[0] != FORMAT_VERSION:
+        version = payload[0] if payload else None
+        raise ValueError(f"packed hour {hour_start}: unknown format version {version}")
+    try:
+        body = zlib.decompress(payload[1:])
+        (length,) = _LENGTH.unpack_from(body)
+        header = json.loads(body[_LENGTH.size : _LENGTH.size + length])
+    except (zlib.error, struct.error, ValueError) as exc:
+        raise ValueError(f"packed hour {hour_start} is damaged: {exc}") from None
+    return body, header, _LENGTH.size + length

@@ -13,22 +13,36 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache, partial
 from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, or_, select
 
-from tasks.store.minute_codec import decode_minute_sums, decode_minutes, encode_minutes
-from tasks.store.packed_codec import PackedColumns, decode_hour, encode_hour, to_micros
+from tasks.store.minute_codec import (
+    MinuteSums,
+    decode_minute_sums,
+    decode_minutes,
+    encode_minutes,
+)
+from tasks.store.packed_codec import (
+    PackedColumns,
+    decode_hour,
+    decode_starts,
+    encode_hour,
+    to_micros,
+)
 from tasks.store.packed_models import CheckPackedHour
-from tasks.store.rollup_cells import Bucket
+from tasks.store.rollup_cells import VERDICT_COLUMNS, Bucket
 from tasks.store.sql import dialect_insert, execute_many
 
 __all__ = [
     "HOUR",
     "HourKey",
+    "PackedMinuteSums",
     "clear_half",
+    "held_minutes",
     "load_hours",
     "load_minutes",
     "read_packed_minute_sums",
@@ -94,9 +108,10 @@ def _decoded(
 ) -> Iterator[tuple[HourKey, _T]]:
     """Each packed hour matching ``where`` with its minutes decoded by ``decode``."""
     stmt = select(_PACKED.c.check_id, _PACKED.c.region, _PACKED.c.hour_start, _PACKED.c.minutes)
+    # Fetched at once: row-at-a-time fetching cost more than decoding the hours' sums.
     for check, region, hour, payload in conn.execute(
         stmt.where(_PACKED.c.minutes.is_not(None), *where)
-    ):
+    ).all():
         try:
             yield (check, region, hour), decode(hour, payload)
         except ValueError as exc:
@@ -128,53 +143,126 @@ def read_packed_minutes(
     conn: Connection, check_ids: Iterable[str], spans: Iterable[tuple[int, int]]
 ) -> list[tuple[str, str, int, Bucket]]:
     """Packed minute rollups of ``check_ids`` whose bucket starts in one of ``spans``."""
-    where, wanted = _in_spans(check_ids, spans)
+    where, inside = _in_spans(check_ids, spans)
     if where is None:
         return []
     return [
         (check, region, start, bucket)
         for (check, region, _), buckets in _decoded(
-            conn, where, partial(decode_minutes, wanted=wanted)
+            conn, where, partial(decode_minutes, wanted=inside.contains)
         )
         for start, bucket in buckets.items()
     ]
 
 
+@dataclass(frozen=True)
+class PackedMinuteSums:
+    """Verdict sums of packed minutes, minute ``i`` of the check and region ``pairs[pair[i]]``."""
+
+    pairs: list[tuple[str, str]]
+    pair: np.ndarray
+    minutes: MinuteSums
+
+    def __len__(self) -> int:
+        return len(self.pair)
+
+
 def read_packed_minute_sums(
     conn: Connection, check_ids: Iterable[str], spans: Iterable[tuple[int, int]]
-) -> list[tuple[str, str, int, list[int], list[int | None]]]:
-    """``(check, region, bucket start, counts, latest starts)`` of the packed minutes of
-    ``check_ids`` in ``spans``, by verdict (see :mod:`tasks.store.minute_codec`)."""
-    where, wanted = _in_spans(check_ids, spans)
-    if where is None:
-        return []
-    return [
-        (check, region, start, counts, lasts)
-        for (check, region, _), minutes in _decoded(
-            conn, where, partial(decode_minute_sums, wanted=wanted)
-        )
-        for start, counts, lasts in minutes
-    ]
+) -> PackedMinuteSums:
+    """The verdict sums of the packed minutes of ``check_ids`` in ``spans`` (see
+    :mod:`tasks.store.minute_codec`): only each hour's fixed-layout sums are decoded."""
+    where, inside = _in_spans(check_ids, spans)
+    hours = list(_decoded(conn, where, decode_minute_sums)) if where is not None else []
+    index: dict[tuple[str, str], int] = {}
+    pair = np.repeat(
+        np.array([index.setdefault((c, r), len(index)) for (c, r, _), _ in hours], np.int64),
+        [len(sums) for _, sums in hours],
+    )
+    parts = [sums for _, sums in hours] or [_NO_SUMS]
+    start = np.concatenate([s.start for s in parts])
+    keep = inside.mask(start)
+    return PackedMinuteSums(
+        pairs=list(index),
+        pair=pair[keep],
+        minutes=MinuteSums(
+            start[keep],
+            np.concatenate([s.counts for s in parts])[keep],
+            np.concatenate([s.last for s in parts])[keep],
+        ),
+    )
+
+
+_NO_SUMS = MinuteSums(
+    np.empty(0, np.int64),
+    np.empty((0, len(VERDICT_COLUMNS)), np.int64),
+    np.empty((0, len(VERDICT_COLUMNS)), np.int64),
+)
+
+
+class _Spans:
+    """A union of ``[start, end)`` spans of epoch seconds (spans may be days of minutes, so no
+    set of them)."""
+
+    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
+        merged: list[tuple[int, int]] = []
+        for a, b in sorted((a, b) for a, b in spans if a < b):
+            if merged and a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        self.spans = merged
+        self.starts = np.array([a for a, _ in merged], dtype=np.int64)
+        self.ends = np.array([b for _, b in merged], dtype=np.int64)
+
+    def contains(self, at: int) -> bool:
+        i = bisect_right(self.spans, (at, float("inf"))) - 1
+        return i >= 0 and at < self.spans[i][1]
+
+    def mask(self, at: np.ndarray) -> np.ndarray:
+        if not self.spans:
+            return np.zeros(len(at), dtype=bool)
+        i = np.searchsorted(self.starts, at, side="right") - 1
+        return (i >= 0) & (at < self.ends[np.maximum(i, 0)])
 
 
 def _in_spans(
     check_ids: Iterable[str], spans: Iterable[tuple[int, int]]
-) -> tuple[list[ColumnElement[bool]] | None, Callable[[int], bool]]:
-    """The packed hours of ``check_ids`` overlapping ``spans``, and the minutes inside them."""
-    checks, pairs = sorted(set(check_ids)), sorted((a, b) for a, b in spans if a < b)
-    starts = [a for a, _ in pairs]
-
-    def inside(minute: int) -> bool:  # spans may be long (days of minutes): no set of them
-        i = bisect_right(starts, minute)
-        return any(minute < b for _, b in pairs[:i])
-
-    if not checks or not pairs:
+) -> tuple[list[ColumnElement[bool]] | None, _Spans]:
+    """The packed hours of ``check_ids`` overlapping ``spans``, and the spans' union."""
+    checks, inside = sorted(set(check_ids)), _Spans(spans)
+    if not checks or not inside.spans:
         return None, inside
     where = [
         _PACKED.c.check_id.in_(checks),
-        or_(*(and_(_PACKED.c.hour_start > a - HOUR, _PACKED.c.hour_start < b) for a, b in pairs)),
+        or_(
+            *(
+                and_(_PACKED.c.hour_start > a - HOUR, _PACKED.c.hour_start < b)
+                for a, b in inside.spans
+            )
+        ),
     ]
     return where, inside
+
+
+def held_minutes(conn: Connection, start: int, end: int) -> set[tuple[str, str, int]]:
+    """Every ``(check, region, minute)`` in ``[start, end)`` with a packed raw result or a
+    packed minute rollup: only the raw starts and the minutes' sums are decoded."""
+    stmt = select(
+        _PACKED.c.check_id, _PACKED.c.region, _PACKED.c.hour_start, _PACKED.c.raw, _PACKED.c.minutes
+    ).where(_PACKED.c.hour_start > start - HOUR, _PACKED.c.hour_start < end)
+    held: set[tuple[str, str, int]] = set()
+    for check, region, hour, raw, minutes in conn.execute(stmt):
+        try:
+            found = [decode_starts(hour, raw) // 1_000_000] if raw is not None else []
+            if minutes is not None:
+                found.append(decode_minute_sums(hour, minutes).start)
+        except ValueError as exc:
+            raise ValueError(f"{_PACKED.name} ({check}, {region}): {exc}") from None
+        at = np.concatenate(found or [np.empty(0, np.int64)])
+        at = np.unique(at - at % 60)
+        held.update((check, region, m) for m in at[(at >= start) & (at < end)].tolist())
+    return held
 
 
 def take_minutes(conn: Connection, minutes: Iterable[tuple[str, str, int]]) -> None:

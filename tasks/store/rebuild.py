@@ -15,14 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, union
 
 from tasks.store.marks import delete_mark, get_mark, set_mark
-from tasks.store.packed_hours import HOUR, load_minutes
-from tasks.store.packed_models import CheckPackedHour
-from tasks.store.raw_reads import read_raw
+from tasks.store.models import CheckResult
+from tasks.store.packed_hours import held_minutes
 from tasks.store.rollup_models import CheckRollup
 from tasks.store.rollups import MINUTE, raw_cutoff, refresh_rollups
+from tasks.store.sql import epoch_seconds, joined_text
 
 __all__ = ["RebuildReport", "rebuild_rollups"]
 
@@ -74,29 +74,31 @@ def rebuild_rollups(
 
 def _minutes_held(conn: Connection, start: int, end: int) -> set[tuple[str, str, int]]:
     """Every (check, region, minute) in [start, end) with a raw result or a minute rollup, hot
-    or packed."""
-    raw = read_raw(conn, None, datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
-    started = raw.started_s
-    minutes = (started - started % MINUTE).tolist()
-    held = set(zip(raw.check_id.tolist(), raw.region.tolist(), minutes, strict=True))
-    rollups = CheckRollup.__table__
-    held.update(
-        tuple(row)
-        for row in conn.execute(
-            select(rollups.c.check_id, rollups.c.region, rollups.c.bucket_start).where(
-                rollups.c.resolution == MINUTE,
-                rollups.c.bucket_start >= start,
-                rollups.c.bucket_start < end,
-            )
-        )
-    )
-    hours = load_minutes(
-        conn, CheckPackedHour.hour_start > start - HOUR, CheckPackedHour.hour_start < end
-    )
-    held.update(
-        (check, region, minute)
-        for (check, region, _), buckets in hours.items()
-        for minute in buckets
-        if start <= minute < end
-    )
-    return held
+    or packed. The database lists the hot minutes, one row per check and region: no result is
+    read, and a minute with both a result and a rollup comes once."""
+    raw, rollups = CheckResult.__table__, CheckRollup.__table__
+    dialect = conn.dialect.name
+    minutes = union(
+        select(
+            raw.c.check_id,
+            raw.c.region,
+            (epoch_seconds(dialect, raw.c.started_at) // MINUTE * MINUTE).label("minute"),
+        ).where(
+            raw.c.started_at >= datetime.fromtimestamp(start, UTC),
+            raw.c.started_at < datetime.fromtimestamp(end, UTC),
+        ),
+        select(rollups.c.check_id, rollups.c.region, rollups.c.bucket_start).where(
+            rollups.c.resolution == MINUTE,
+            rollups.c.bucket_start >= start,
+            rollups.c.bucket_start < end,
+        ),
+    ).subquery()
+    stmt = select(
+        minutes.c.check_id, minutes.c.region, joined_text(dialect, minutes.c.minute)
+    ).group_by(minutes.c.check_id, minutes.c.region)
+    held = {
+        (check, region, int(minute))
+        for check, region, joined in conn.execute(stmt)
+        for minute in joined.split(",")
+    }
+    return held | held_minutes(conn, start, end)

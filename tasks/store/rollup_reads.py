@@ -31,7 +31,11 @@ from sqlalchemy import (
     select,
 )
 
-from tasks.store.packed_hours import read_packed_minute_sums, read_packed_minutes
+from tasks.store.packed_hours import (
+    PackedMinuteSums,
+    read_packed_minute_sums,
+    read_packed_minutes,
+)
 from tasks.store.rollup_cells import VERDICT_COLUMNS, Bucket
 from tasks.store.rollup_models import CheckRollup
 from tasks.store.rollups import DAY, MINUTE
@@ -180,18 +184,11 @@ def read_rollup_sums(
             .group_by(_ROLLUPS.c.check_id, _ROLLUPS.c.region, segment)
         )
         rows = list(conn.execute(stmt).all())
-    packed = _packed_minute_sums(conn, checks, ranges) if cuts else []
-    if packed:
-        starts = np.fromiter((m[2] for m in packed), dtype=np.int64, count=len(packed))
-        segments = np.searchsorted(np.array(cuts, dtype=np.int64), starts, side="right")
-        rows = _merged(
-            rows,
-            [
-                (c, r, segment, counts, lasts)
-                for (c, r, _, counts, lasts), segment in zip(packed, segments.tolist(), strict=True)
-            ],
-            with_last=True,
-        )
+    packed = _packed_minute_sums(conn, checks, ranges) if cuts else None
+    if packed is not None and len(packed):
+        cut = np.array(cuts, dtype=np.int64)
+        segments = np.searchsorted(cut, packed.minutes.start, side="right")
+        rows = _merged(rows, _grouped(packed, segments), with_last=True)
     n = len(VERDICT_COLUMNS)
     table = np.array([r[3:] for r in rows], dtype=object).reshape(len(rows), 2 * n)
     return RollupSums(
@@ -237,15 +234,13 @@ def read_daily_sums(
         )
         rows = list(conn.execute(stmt).all())
     packed = _packed_minute_sums(conn, checks, ranges)
-    if packed:
+    if packed is not None and len(packed):
+        days = (packed.minutes.start - first_day) // DAY
         rows = [
             (r[0], *r[2:])
             for r in _merged(
                 [(r[0], "", *r[1:]) for r in rows],
-                [
-                    (c, "", (b - first_day) // DAY, counts, lasts)
-                    for c, _, b, counts, lasts in packed
-                ],
+                [(c, "", d, counts, lasts) for c, _, d, counts, lasts in _grouped(packed, days)],
                 with_last=False,
             )
         ]
@@ -267,17 +262,33 @@ def _packed_minutes(
 
 def _packed_minute_sums(
     conn: Connection, checks: Sequence[str], ranges: Ranges
-) -> list[tuple[str, str, int, list[int], list[int | None]]]:
-    """Verdict counts and latest starts of the packed minutes of ``checks`` in
-    ``ranges[MINUTE]``."""
+) -> PackedMinuteSums | None:
+    """Verdict sums of the packed minutes of ``checks`` in ``ranges[MINUTE]``."""
     spans = list(ranges.get(MINUTE, ()))
-    return read_packed_minute_sums(conn, checks, spans) if spans and checks else []
+    return read_packed_minute_sums(conn, checks, spans) if spans and checks else None
+
+
+Summed = tuple[str, str, int, list[int], list[int]]  # check, region, group, counts, lasts
+
+
+def _grouped(packed: PackedMinuteSums, group: np.ndarray) -> list[Summed]:
+    """Packed minutes' counts (added) and latest starts (maximum, -1: none) by check, region
+    and ``group[i]`` of minute ``i``."""
+    order = np.lexsort((group, packed.pair))
+    pair, group = packed.pair[order], group[order]
+    first = np.flatnonzero(np.r_[True, (pair[1:] != pair[:-1]) | (group[1:] != group[:-1])])
+    counts = np.add.reduceat(packed.minutes.counts[order], first, axis=0)
+    last = np.maximum.reduceat(packed.minutes.last[order], first, axis=0)
+    return [
+        (*packed.pairs[p], g, c, t)
+        for p, g, c, t in zip(
+            pair[first].tolist(), group[first].tolist(), counts.tolist(), last.tolist(), strict=True
+        )
+    ]
 
 
 def _merged(
-    rows: Sequence[Any],
-    packed: Sequence[tuple[str, str, int, list[int], list[int | None]]],
-    with_last: bool,
+    rows: Sequence[Any], packed: Sequence[Summed], with_last: bool
 ) -> list[tuple[Any, ...]]:
     """SQL sums ``(check, region, group, counts..., [lasts...])`` with packed minutes' counts and
     latest starts added to their ``(check, region, group)``: counts add, latest starts are the
@@ -289,6 +300,6 @@ def _merged(
         for i in range(n):
             held[i] = (held[i] or 0) + counts[i]
             last = lasts[i]
-            if with_last and last is not None:
+            if with_last and last >= 0:
                 held[n + i] = last if held[n + i] is None else max(held[n + i], last)
     return [(*key, *values) for key, values in sums.items()]

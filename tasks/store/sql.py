@@ -16,7 +16,14 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from tasks.store.models import UTCDateTime
 
-__all__ = ["dialect_insert", "epoch_micros", "epoch_seconds", "execute_many", "json_text"]
+__all__ = [
+    "dialect_insert",
+    "epoch_micros",
+    "epoch_seconds",
+    "execute_many",
+    "joined_text",
+    "json_text",
+]
 
 
 def epoch_seconds(dialect: str, column: Any) -> ColumnElement[Any]:
@@ -32,6 +39,13 @@ def epoch_micros(dialect: str, column: Any) -> ColumnElement[Any]:
         micros = cast(func.substr(column, 21, 6), BigInteger)
         return cast(func.strftime("%s", column), BigInteger) * 1_000_000 + micros
     return cast(func.floor(extract("epoch", column) * 1_000_000), BigInteger)
+
+
+def joined_text(dialect: str, column: Any) -> ColumnElement[Any]:
+    """An aggregate: a group's values of ``column`` as one comma-separated text (any order)."""
+    if dialect == "sqlite":
+        return func.group_concat(column, ",")
+    return func.string_agg(cast(column, Text), ",")
 
 
 def dialect_insert(dialect: str) -> Any:

@@ -18,7 +18,8 @@ from tasks.store.packed_models import CheckPackedHour
 from tasks.store.raw_reads import read_raw
 from tasks.store.rebuild import rebuild_rollups
 from tasks.store.retention import RetentionPolicy, apply_retention
-from tasks.store.rollup_reads import read_rollups
+from tasks.store.rollup_cells import VERDICT_COLUMNS
+from tasks.store.rollup_reads import covering_plan, read_daily_sums, read_rollup_sums, read_rollups
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 NOW = START + timedelta(hours=13, minutes=20)
@@ -109,6 +110,56 @@ def test_packed_hours_read_exactly_as_the_rows_they_replace(store_engine) -> Non
     again = compact_check_results(store_engine, NOW, after_hours=6)
     assert (again.hours_packed, again.results_packed) == (0, 0)
     assert everything(store_engine) == before
+
+
+def verdict_sums(engine, cuts: list[int]) -> dict[str, list]:
+    """Verdict sums by segment (from the SQL and packed-sums readers) and by segment from every
+    minute bucket's cells (the bucket reader), per check and region."""
+    plan = covering_plan(cuts, (60, 3600, 86400))
+    with engine.connect() as conn:
+        sums = read_rollup_sums(conn, CHECKS, plan, cuts[:-1])
+        days = read_daily_sums(conn, CHECKS, plan, cuts[0] - cuts[0] % 86400)
+        rows = read_rollups(conn, CHECKS, {60: [(cuts[0], cuts[-1])]})
+    by_cells: dict[tuple, list[int]] = {}
+    for check, region, start, cells in zip(
+        rows.check_id, rows.region, rows.bucket_start, rows.cells, strict=True
+    ):
+        segment = sum(start >= c for c in cuts[:-1])
+        held = by_cells.setdefault((check, region, segment), [0] * 4 + [-1] * 4)
+        for key, (n, last) in cells.items():
+            v = VERDICT_COLUMNS.index(key.rpartition(":")[0])
+            held[v] += n
+            held[4 + v] = max(held[4 + v], last)
+    return {
+        "sums": sorted(
+            (c, r, int(s), *n.tolist(), *t.tolist())
+            for c, r, s, n, t in zip(
+                sums.check_id, sums.region, sums.segment, sums.counts, sums.last, strict=True
+            )
+        ),
+        "cells": sorted((*k, *v) for k, v in by_cells.items()),
+        "days": sorted(
+            (c, int(d), *n.tolist())
+            for c, d, n in zip(days.check_id, days.day, days.counts, strict=True)
+        ),
+    }
+
+
+def test_verdict_sums_over_parts_of_packed_hours_equal_the_hot_rows_and_the_cells(
+    store_engine,
+) -> None:
+    upsert_check_results(store_engine, results())
+    at = int(START.timestamp())
+    # Window edges inside hours: segments start and end mid-hour, packed and hot alike.
+    cuts = [at + 77 * 60, at + 223 * 60, at + 301 * 60, at + 611 * 60]
+    hot = verdict_sums(store_engine, cuts)
+
+    compact_check_results(store_engine, NOW, after_hours=6)
+
+    packed = verdict_sums(store_engine, cuts)
+    assert packed == hot
+    assert packed["sums"] == packed["cells"]
+    assert sum(row[3] for row in packed["sums"]) > 0
 
 
 def test_a_rerun_of_a_packed_slot_replaces_it_once_and_moves_its_minute(store_engine) -> None:

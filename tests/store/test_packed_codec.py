@@ -8,7 +8,13 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from tasks.store.packed_codec import FORMAT_VERSION, PackedColumns, decode_hour, encode_hour
+from tasks.store.packed_codec import (
+    FORMAT_VERSION,
+    PackedColumns,
+    decode_hour,
+    decode_starts,
+    encode_hour,
+)
 
 HOUR = datetime(2026, 11, 3, 14, tzinfo=UTC)
 H = int(HOUR.timestamp())
@@ -53,6 +59,15 @@ def test_a_results_hour_is_far_smaller_packed_than_its_rows() -> None:
 
 def test_an_empty_hour_round_trips() -> None:
     assert len(decode_hour(H, encode_hour(H, PackedColumns.from_rows([])))) == 0
+
+
+def test_the_starts_alone_decode_as_the_whole_hour_gives_them() -> None:
+    payload = encode_hour(H, PackedColumns.from_rows(hour_of_rows()[::-1]))
+    starts = decode_starts(H, payload)
+    assert starts.tolist() == decode_hour(H, payload).started_us.tolist()
+    assert len(decode_starts(H, encode_hour(H, PackedColumns.from_rows([])))) == 0
+    with pytest.raises(ValueError, match=f"packed hour {H} is damaged"):
+        decode_starts(H, payload[:40])
 
 
 def test_a_result_started_outside_the_hour_is_refused_by_its_start() -> None:
