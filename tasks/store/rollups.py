@@ -34,6 +34,7 @@ __all__ = [
     "RESOLUTIONS",
     "raw_cutoff",
     "refresh_rollups",
+    "store_rollups",
 ]
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
@@ -143,6 +144,12 @@ def _from_finer(conn: Connection, finer: int, resolution: int, keys: set[Key]) -
             stored.update(cells=row_cells, latency_sum_ms=latency)
             buckets.setdefault(key, Bucket()).add_row(stored)
     return buckets
+
+
+def store_rollups(conn: Connection, resolution: int, rows: dict[Key, dict[str, Any]]) -> None:
+    """Store ``rows`` (bucket rows as :meth:`CellFrame.rows` gives them) at ``resolution``,
+    replacing the same buckets; for history loaded whole (:mod:`tasks.store.bulk_load`)."""
+    _replace(conn, resolution, set(rows), rows)
 
 
 def _replace(

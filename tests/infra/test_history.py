@@ -9,6 +9,9 @@ from sqlalchemy import func, select
 from infra.sandbox.history import Incident, SimulatedCheck, default_incidents, simulate_history
 from tasks.store import CheckResult, get_engine, session_scope
 from tasks.store.check_results import fetch_results
+from tasks.store.compaction import compact_check_results, compaction_cutoff
+from tasks.store.raw_reads import read_raw
+from tasks.store.rollup_reads import read_rollup_sums, read_rollups
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)  # a multiple of every frequency used below
 REGIONS = ("eu-west-1", "us-east-1", "ap-northeast-1")
@@ -123,3 +126,63 @@ def test_default_incidents_target_regions_checks_and_now() -> None:
     assert 0 < ongoing.failure_rate < 1
     # Without any order or product check the incidents hit every check rather than none.
     assert all(i.checks is None for i in default_incidents(NOW, ["shop-health"]))
+
+
+def readers_view(engine) -> dict[str, list]:
+    """Raw results, every rollup bucket's cells, and verdict sums over cuts inside packed hours."""
+    whole = [(0, 2**40)]
+    checks = [HEALTH.id, ORDERS.id]
+    with engine.connect() as conn:
+        raw = read_raw(conn, None, None, None, extra=("status_code", "error", "detail"))
+        rollups = read_rollups(conn, checks, {60: whole, 3600: whole, 86400: whole})
+        cuts = [int(NOW.timestamp()) - s for s in (30 * 3600 + 420, 9 * 3600 + 60, 0)]
+        sums = read_rollup_sums(conn, checks, {60: [(cuts[0], cuts[-1])]}, cuts)
+    return {
+        "raw": [
+            raw.check_id.tolist(),
+            raw.region.tolist(),
+            raw.scheduled_us.tolist(),
+            raw.started_us.tolist(),
+            raw.verdict.tolist(),
+            np.nan_to_num(raw.duration_ms, nan=-1).tolist(),
+            raw.simulated.tolist(),
+            *(v.tolist() for v in raw.extra.values()),
+        ],
+        "rollups": sorted(
+            zip(
+                rollups.check_id.tolist(),
+                rollups.region.tolist(),
+                rollups.resolution.tolist(),
+                rollups.bucket_start.tolist(),
+                [sorted((k, tuple(v)) for k, v in c.items()) for c in rollups.cells],
+                strict=True,
+            )
+        ),
+        "sums": sorted(
+            zip(
+                sums.check_id.tolist(),
+                sums.region.tolist(),
+                sums.segment.tolist(),
+                sums.counts.tolist(),
+                sums.last.tolist(),
+                strict=True,
+            )
+        ),
+    }
+
+
+def test_history_packed_before_the_cutoff_reads_as_compacted_rows(tmp_path) -> None:
+    incidents = default_incidents(NOW, [HEALTH.id, ORDERS.id])
+    cutoff = datetime.fromtimestamp(compaction_cutoff(NOW, 6), UTC)
+    as_rows = get_engine(f"sqlite:///{tmp_path / 'rows.db'}")
+    simulate_history(as_rows, [HEALTH, ORDERS], NOW, days=2, incidents=incidents)
+    compacted = compact_check_results(as_rows, NOW, after_hours=6)
+    packed = get_engine(f"sqlite:///{tmp_path / 'packed.db'}")
+    written = simulate_history(
+        packed, [HEALTH, ORDERS], NOW, days=2, incidents=incidents, packed_before=cutoff
+    )
+
+    with session_scope(packed) as session:
+        hot = session.execute(select(func.count()).select_from(CheckResult)).scalar_one()
+    assert hot == written - compacted.results_packed > 0  # only the last six hours are rows
+    assert readers_view(packed) == readers_view(as_rows)
