@@ -13,6 +13,12 @@ and what it did not hot, and the next run picks up the hot hours that are left. 
 :data:`COMPACTION_MARK` records the cutoff of the last run that finished (``traceo store
 status`` shows it). On PostgreSQL a day's partition of ``check_results`` that holds no row any
 more is then dropped, which is what gives its space back.
+
+Packed minutes an older format version wrote (:mod:`tasks.store.minute_codec`) are rewritten in
+the current one, ``batch`` hours per transaction, by the first run after an upgrade (a mark then
+records that none are left, so later runs do not scan the table), so a store upgraded in place
+reads its window edges at the current format's speed from then on, not only once its old hours
+have aged out.
 """
 
 from __future__ import annotations
@@ -20,10 +26,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, Engine, bindparam, literal_column, select, union
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    union,
+)
 
 from tasks.store.locks import lock_check_pairs
-from tasks.store.marks import set_mark
+from tasks.store.marks import get_mark, set_mark
+from tasks.store.minute_codec import MINUTES_FORMAT_VERSION
 from tasks.store.models import CheckResult
 from tasks.store.packed_codec import PackedColumns
 from tasks.store.packed_hours import (
@@ -44,6 +60,8 @@ from tasks.store.sql import epoch_seconds
 __all__ = ["COMPACTION_MARK", "CompactionReport", "compact_check_results", "compaction_cutoff"]
 
 COMPACTION_MARK = "compaction:check_results"
+# Set once every packed hour's minutes are in the current format (the table is not scanned again).
+_MINUTES_CURRENT_MARK = f"compaction:minutes_v{MINUTES_FORMAT_VERSION}"
 _RAW = CheckResult.metadata.tables[CheckResult.__tablename__]
 _PACKED = CheckPackedHour.metadata.tables[CheckPackedHour.__tablename__]
 _ROLLUPS = CheckRollup.metadata.tables[CheckRollup.__tablename__]
@@ -56,6 +74,7 @@ class CompactionReport:
     hours_packed: int
     results_packed: int
     partitions_dropped: int
+    minutes_repacked: int = 0
 
 
 def compaction_cutoff(now: datetime, after_hours: int) -> int:
@@ -85,6 +104,17 @@ def compact_check_results(
         hours += len(groups)
         if len(groups) < batch:
             break
+    repacked = 0
+    with engine.connect() as conn:
+        rewritten = get_mark(conn, _MINUTES_CURRENT_MARK) is not None
+    while not rewritten:  # only the current version is written, so once is enough
+        with engine.begin() as conn:
+            older = _older_minutes(conn, batch)
+            _repack_minutes(conn, older)
+            rewritten = len(older) < batch
+            if rewritten:
+                set_mark(conn, _MINUTES_CURRENT_MARK, cutoff)
+        repacked += len(older)
     dropped = 0
     with engine.connect() as conn:
         days = expired_days(conn, datetime.fromtimestamp(cutoff, UTC))
@@ -93,7 +123,36 @@ def compact_check_results(
             dropped += drop_empty_day(conn, day)
     with engine.begin() as conn:
         set_mark(conn, COMPACTION_MARK, cutoff)
-    return CompactionReport(cutoff, hours, results, dropped)
+    return CompactionReport(cutoff, hours, results, dropped, repacked)
+
+
+def _older_minutes(conn: Connection, batch: int) -> list[HourKey]:
+    """The first ``batch`` packed hours whose minutes an older format version wrote."""
+    stmt = (
+        select(_PACKED.c.check_id, _PACKED.c.region, _PACKED.c.hour_start)
+        .where(
+            _PACKED.c.minutes.is_not(None),
+            func.substr(_PACKED.c.minutes, 1, 1) != bytes([MINUTES_FORMAT_VERSION]),
+        )
+        .order_by(_PACKED.c.hour_start, _PACKED.c.check_id, _PACKED.c.region)
+        .limit(batch)
+    )
+    return [(c, r, int(h)) for c, r, h in conn.execute(stmt)]
+
+
+def _repack_minutes(conn: Connection, keys: list[HourKey]) -> None:
+    """Rewrite the packed minutes of ``keys`` in the current format version."""
+    if not keys:
+        return
+    lock_check_pairs(conn, {(c, r) for c, r, _ in keys})
+    wanted = set(keys)
+    hours = load_minutes(
+        conn,
+        _PACKED.c.check_id.in_(sorted({c for c, _, _ in keys})),
+        _PACKED.c.hour_start >= min(h for _, _, h in keys),
+        _PACKED.c.hour_start <= max(h for _, _, h in keys),
+    )
+    save_minutes(conn, {key: buckets for key, buckets in hours.items() if key in wanted})
 
 
 def _hot_hours(conn: Connection, cutoff: int, batch: int) -> list[HourKey]:

@@ -25,7 +25,8 @@ Format version 1 (written before; still read, its sums computed from the cells):
     bytes 1..  the cells stream alone
 
 A version 1 hour is rewritten as version 2 whenever its minutes are written again (compaction
-merging late minutes, a minute taken out, minute retention); nothing rewrites it otherwise.
+merging late minutes, a minute taken out, minute retention), and by the next compaction run
+(:mod:`tasks.store.compaction` rewrites every hour packed by an older version).
 """
 
 from __future__ import annotations

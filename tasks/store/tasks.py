@@ -22,17 +22,20 @@ def pack_cold_check_results(now: datetime, batch: int) -> dict[str, Any]:
     after = get_settings().compact_after_hours
     report = compact_check_results(get_engine(), now, after, batch)
     get_run_logger().info(
-        "Packed %d results into %d hours (older than %d hours); dropped %d emptied partitions",
+        "Packed %d results into %d hours (older than %d hours); dropped %d emptied partitions;"
+        " rewrote %d hours' minutes in the current format",
         report.results_packed,
         report.hours_packed,
         after,
         report.partitions_dropped,
+        report.minutes_repacked,
     )
     return {
         "packed_before": datetime.fromtimestamp(report.cutoff, UTC),
         "results_packed": report.results_packed,
         "hours_packed": report.hours_packed,
         "partitions_dropped": report.partitions_dropped,
+        "minutes_repacked": report.minutes_repacked,
     }
 
 

@@ -13,13 +13,16 @@ from tasks.probes.metrics import fetch_latest
 from tasks.store.check_results import fetch_results, upsert_check_results
 from tasks.store.compaction import COMPACTION_MARK, compact_check_results
 from tasks.store.marks import get_mark
+from tasks.store.minute_codec import MINUTES_FORMAT_VERSION, decode_minutes
 from tasks.store.models import CheckResult
 from tasks.store.packed_models import CheckPackedHour
 from tasks.store.raw_reads import read_raw
 from tasks.store.rebuild import rebuild_rollups
 from tasks.store.retention import RetentionPolicy, apply_retention
 from tasks.store.rollup_cells import VERDICT_COLUMNS
+from tasks.store.rollup_models import StoreMark
 from tasks.store.rollup_reads import covering_plan, read_daily_sums, read_rollup_sums, read_rollups
+from tests.store.test_minute_codec import version_1
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 NOW = START + timedelta(hours=13, minutes=20)
@@ -261,3 +264,28 @@ def test_metrics_read_the_newest_result_from_packed_hours_too(store_engine) -> N
     assert count(store_engine, CheckResult) == 0
     assert fetch_latest(store_engine, START) == hot
     assert len(hot) == 4
+
+
+def test_minutes_packed_by_format_version_1_are_rewritten_in_the_current_one(store_engine) -> None:
+    upsert_check_results(store_engine, results())
+    compact_check_results(store_engine, NOW, after_hours=6)
+    packed = CheckPackedHour.__table__
+    with store_engine.begin() as conn:  # as a store upgraded in place holds them
+        conn.execute(StoreMark.__table__.delete())  # an upgraded store has no repack mark yet
+        key = (packed.c.check_id, packed.c.region, packed.c.hour_start)
+        hours = conn.execute(select(*key, packed.c.minutes)).all()
+        for check, region, hour, payload in hours:
+            old = version_1(hour, decode_minutes(hour, payload))
+            where = (packed.c.check_id == check, packed.c.region == region, key[2] == hour)
+            conn.execute(packed.update().where(*where).values(minutes=old))
+    before = everything(store_engine)
+
+    report = compact_check_results(store_engine, NOW, after_hours=6, batch=5)
+
+    assert report.minutes_repacked == len(hours) > 5  # several batches
+    with store_engine.connect() as conn:
+        versions = {bytes(p)[0] for (p,) in conn.execute(select(packed.c.minutes))}
+    assert versions == {MINUTES_FORMAT_VERSION}
+    assert everything(store_engine) == before
+    again = compact_check_results(store_engine, NOW, after_hours=6)
+    assert again.minutes_repacked == 0
