@@ -94,7 +94,6 @@ def simulate_history(
     start = end - days * 86_400
     cutoff = start if packed_before is None else max(start, int(packed_before.timestamp()))
     written = 0
-    packed: dict[tuple[str, str], PackedColumns] = {}
     with engine.begin() as conn:
         for check in checks:
             first = start - start % check.frequency + check.frequency
@@ -103,13 +102,12 @@ def simulate_history(
                 rows = _rows(rng, check, region, slots, incidents)
                 written += len(rows)
                 cold = bisect_left([r["started_at"].timestamp() for r in rows], cutoff)
-                if cold:
-                    packed[(check.id, region)] = PackedColumns.from_rows(rows[:cold])
+                if cold:  # loaded pair by pair, so memory follows one pair's history
+                    load_packed(conn, {(check.id, region): PackedColumns.from_rows(rows[:cold])})
                 rows = rows[cold:]
                 ensure_partitions(conn, [row["scheduled_at"] for row in rows])
                 for i in range(0, len(rows), chunk):
                     execute_many(conn, insert(CheckResult), rows[i : i + chunk])
-        load_packed(conn, packed)
     # Bulk inserts skip the per-write rollup refresh; one rebuild of the period is cheaper.
     rebuild_rollups(engine, datetime.fromtimestamp(cutoff, UTC), now)
     return written

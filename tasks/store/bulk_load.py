@@ -31,6 +31,9 @@ __all__ = ["load_packed"]
 def load_packed(conn: Connection, results: Mapping[tuple[str, str], PackedColumns]) -> int:
     """Store ``results`` (by check and region) as packed hours with their rollups.
 
+    Each check and region is loaded on its own, so memory follows the largest one's history,
+    not the whole load's.
+
     Args:
         conn: a connection in the writing transaction.
         results: each check and region's results, in start order.
@@ -39,22 +42,20 @@ def load_packed(conn: Connection, results: Mapping[tuple[str, str], PackedColumn
         The number of results stored.
     """
     results = {pair: cols for pair, cols in results.items() if len(cols)}
-    if not results:
-        return 0
-    lock_check_pairs(conn, set(results))
-    save_hours(
-        conn, {key: part for pair, cols in results.items() for key, part in _hours(pair, cols)}
-    )
-    minutes = CellFrame.from_raw(_raw_rows(results), MINUTE)
-    packed: dict[HourKey, dict[int, Bucket]] = {}
-    for (check, region, start), row in minutes.rows().items():
-        bucket = Bucket()
-        bucket.add_row(row)
-        packed.setdefault((check, region, start - start % HOUR), {})[start] = bucket
-    save_minutes(conn, packed)
-    hours = minutes.coarsened(HOUR)
-    store_rollups(conn, HOUR, hours.rows())
-    store_rollups(conn, DAY, hours.coarsened(DAY).rows())
+    if results:
+        lock_check_pairs(conn, set(results))
+    for pair, cols in results.items():
+        save_hours(conn, dict(_hours(pair, cols)))
+        minutes = CellFrame.from_raw(_raw_rows(pair, cols), MINUTE)
+        packed: dict[HourKey, dict[int, Bucket]] = {}
+        for (check, region, start), row in minutes.rows().items():
+            bucket = Bucket()
+            bucket.add_row(row)
+            packed.setdefault((check, region, start - start % HOUR), {})[start] = bucket
+        save_minutes(conn, packed)
+        hours = minutes.coarsened(HOUR)
+        store_rollups(conn, HOUR, hours.rows())
+        store_rollups(conn, DAY, hours.coarsened(DAY).rows())
     return sum(len(cols) for cols in results.values())
 
 
@@ -67,20 +68,14 @@ def _hours(pair: tuple[str, str], cols: PackedColumns) -> list[tuple[HourKey, Pa
     return [((*pair, int(hour[a])), cols.take(np.arange(a, b))) for a, b in pairwise(edges)]
 
 
-def _raw_rows(results: Mapping[tuple[str, str], PackedColumns]) -> RawRows:
-    def names(i: int) -> np.ndarray:
-        return np.concatenate(
-            [np.full(len(cols), pair[i], dtype=object) for pair, cols in results.items()]
-        )
-
-    parts = list(results.values())
+def _raw_rows(pair: tuple[str, str], cols: PackedColumns) -> RawRows:
     return RawRows(
-        check_id=names(0),
-        region=names(1),
-        scheduled_us=np.concatenate([p.scheduled_us for p in parts]),
-        started_us=np.concatenate([p.started_us for p in parts]),
-        verdict=np.concatenate([p.values["verdict"] for p in parts]),
-        duration_ms=np.concatenate([p.duration_ms for p in parts]),
-        simulated=np.concatenate([p.values["simulated"] for p in parts]).astype(bool),
+        check_id=np.full(len(cols), pair[0], dtype=object),
+        region=np.full(len(cols), pair[1], dtype=object),
+        scheduled_us=cols.scheduled_us,
+        started_us=cols.started_us,
+        verdict=cols.values["verdict"],
+        duration_ms=cols.duration_ms,
+        simulated=cols.values["simulated"].astype(bool),
         extra={},
     )
