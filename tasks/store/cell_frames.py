@@ -5,7 +5,8 @@ probe a minute): building a :class:`~tasks.store.rollup_cells.Bucket` per result
 them up to hours was most of a rebuild's time. Here the raw results are grouped once with numpy
 into cells (check, region, bucket start, verdict, latency code: count, latest start, latency
 sum), a coarser resolution regroups the cells, and Python only assembles each bucket's stored
-row. A bucket's row is exactly what :meth:`Bucket.as_row` gives for the same results.
+row. A bucket's row is what :meth:`Bucket.as_row` gives for the same results (its latency sum
+added in another order, so equal to the last bits only where a bucket holds one result).
 """
 
 from __future__ import annotations

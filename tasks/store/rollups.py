@@ -88,8 +88,7 @@ def refresh_rollups(
         }
         # Wholly inside a complete span, a coarser bucket is its minutes' cells regrouped; the
         # others are summed from the finer rows stored around the recomputed ones.
-        frame = frame.coarsened(resolution)
-        rows = frame.rows(inside) if inside else {}
+        rows = frame.coarsened(resolution).rows(inside) if inside else {}
         rows.update(
             (k, b.as_row()) for k, b in _from_finer(conn, finer, resolution, keys - inside).items()
         )

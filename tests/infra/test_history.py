@@ -10,8 +10,8 @@ from infra.sandbox.history import Incident, SimulatedCheck, default_incidents, s
 from tasks.store import CheckResult, get_engine, session_scope
 from tasks.store.check_results import fetch_results
 from tasks.store.compaction import compact_check_results, compaction_cutoff
-from tasks.store.raw_reads import read_raw
-from tasks.store.rollup_reads import read_rollup_sums, read_rollups
+from tasks.store.rollup_reads import read_rollup_sums
+from tests.store.readers import readers_view
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)  # a multiple of every frequency used below
 REGIONS = ("eu-west-1", "us-east-1", "ap-northeast-1")
@@ -128,36 +128,14 @@ def test_default_incidents_target_regions_checks_and_now() -> None:
     assert all(i.checks is None for i in default_incidents(NOW, ["shop-health"]))
 
 
-def readers_view(engine) -> dict[str, list]:
-    """Raw results, every rollup bucket's cells, and verdict sums over cuts inside packed hours."""
-    whole = [(0, 2**40)]
+def readers_view_with_sums(engine) -> dict[str, list]:
+    """What the readers see, and verdict sums over cuts inside packed hours."""
     checks = [HEALTH.id, ORDERS.id]
+    cuts = [int(NOW.timestamp()) - s for s in (30 * 3600 + 420, 9 * 3600 + 60, 0)]
     with engine.connect() as conn:
-        raw = read_raw(conn, None, None, None, extra=("status_code", "error", "detail"))
-        rollups = read_rollups(conn, checks, {60: whole, 3600: whole, 86400: whole})
-        cuts = [int(NOW.timestamp()) - s for s in (30 * 3600 + 420, 9 * 3600 + 60, 0)]
         sums = read_rollup_sums(conn, checks, {60: [(cuts[0], cuts[-1])]}, cuts)
     return {
-        "raw": [
-            raw.check_id.tolist(),
-            raw.region.tolist(),
-            raw.scheduled_us.tolist(),
-            raw.started_us.tolist(),
-            raw.verdict.tolist(),
-            np.nan_to_num(raw.duration_ms, nan=-1).tolist(),
-            raw.simulated.tolist(),
-            *(v.tolist() for v in raw.extra.values()),
-        ],
-        "rollups": sorted(
-            zip(
-                rollups.check_id.tolist(),
-                rollups.region.tolist(),
-                rollups.resolution.tolist(),
-                rollups.bucket_start.tolist(),
-                [sorted((k, tuple(v)) for k, v in c.items()) for c in rollups.cells],
-                strict=True,
-            )
-        ),
+        **readers_view(engine, checks),
         "sums": sorted(
             zip(
                 sums.check_id.tolist(),
@@ -185,4 +163,4 @@ def test_history_packed_before_the_cutoff_reads_as_compacted_rows(tmp_path) -> N
     with session_scope(packed) as session:
         hot = session.execute(select(func.count()).select_from(CheckResult)).scalar_one()
     assert hot == written - compacted.results_packed > 0  # only the last six hours are rows
-    assert readers_view(packed) == readers_view(as_rows)
+    assert readers_view_with_sums(packed) == readers_view_with_sums(as_rows)

@@ -16,12 +16,12 @@ from tasks.store.marks import get_mark
 from tasks.store.minute_codec import MINUTES_FORMAT_VERSION, decode_minutes
 from tasks.store.models import CheckResult
 from tasks.store.packed_models import CheckPackedHour
-from tasks.store.raw_reads import read_raw
 from tasks.store.rebuild import rebuild_rollups
 from tasks.store.retention import RetentionPolicy, apply_retention
 from tasks.store.rollup_cells import VERDICT_COLUMNS
 from tasks.store.rollup_models import StoreMark
 from tasks.store.rollup_reads import covering_plan, read_daily_sums, read_rollup_sums, read_rollups
+from tests.store.readers import readers_view
 from tests.store.test_minute_codec import version_1
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
@@ -55,34 +55,7 @@ def results(hours: int = 12) -> list[dict]:
 
 
 def everything(engine) -> dict[str, list]:
-    """What the readers see: raw columns (every field) and every rollup bucket's cells."""
-    extra = ("status_code", "failing_step", "error", "attempts", "detail", "cert_expires_at")
-    with engine.connect() as conn:
-        raw = read_raw(conn, None, None, None, extra=extra)
-        whole = [(0, 2**40)]
-        rollups = read_rollups(conn, CHECKS, {60: whole, 3600: whole, 86400: whole})
-    return {
-        "raw": [
-            raw.check_id.tolist(),
-            raw.region.tolist(),
-            raw.scheduled_us.tolist(),
-            raw.started_us.tolist(),
-            raw.verdict.tolist(),
-            np.nan_to_num(raw.duration_ms, nan=-1).tolist(),
-            raw.simulated.tolist(),
-            *(raw.extra[f].tolist() for f in extra),
-        ],
-        "rollups": sorted(
-            zip(
-                rollups.check_id.tolist(),
-                rollups.region.tolist(),
-                rollups.resolution.tolist(),
-                rollups.bucket_start.tolist(),
-                [sorted((k, tuple(v)) for k, v in c.items()) for c in rollups.cells],
-                strict=True,
-            )
-        ),
-    }
+    return readers_view(engine, CHECKS)
 
 
 def count(engine, model) -> int:
